@@ -1,0 +1,178 @@
+"""Command line: ``python -m painting_classifier {train,evaluate,predict}`` (``train.py`` = ``train``)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from .config import BACKBONES, RECIPES, Config, recipe
+
+_BOOL = argparse.BooleanOptionalAction
+
+
+def _add_train_arguments(p: argparse.ArgumentParser) -> None:
+    defaults = Config()
+    p.add_argument("--data", required=True, type=Path,
+                   help="data set root: artists.csv plus images/<Artist_Name>/*.jpg or resized/*.jpg")
+    p.add_argument("--out", type=Path, default=Path("runs/latest"), help="bundle directory to write (default: %(default)s)")
+    p.add_argument("--recipe", choices=sorted(RECIPES),
+                   help="start from a named recipe (flags given explicitly override it); 'default' is the shipped model's")
+    p.add_argument("--backbone", choices=BACKBONES, help=f"feature extractor (default: {defaults.backbone})")
+    p.add_argument("--weights", help="imagenet | none | path to a weights file (.pth for lite*, Keras .h5 otherwise); "
+                   f"default: {defaults.weights}")
+    p.add_argument("--view-size", type=int, help="side in pixels of each view the backbone sees (default: its native size)")
+    p.add_argument("--scales", type=lambda s: [int(v) for v in s.split(",")],
+                   help="comma-separated view scales: 1 = whole painting, k = k x k tiles at k-times resolution "
+                   "(e.g. 1,2); default: 1")
+    p.add_argument("--head-units", type=int, help="hidden units in the classifier head (default: 0 = none)")
+    p.add_argument("--dropout", type=float, help=f"dropout before the softmax (default: {defaults.dropout})")
+    p.add_argument("--batch-size", type=int, help=f"batch size (default: {defaults.batch_size})")
+    p.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default: {defaults.learning_rate})")
+    p.add_argument("--epochs", type=int, help=f"maximum epochs (default: {defaults.epochs})")
+    p.add_argument("--patience", type=int, help=f"early-stopping patience on validation loss (default: {defaults.patience})")
+    p.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy (default: 0)")
+    p.add_argument("--class-weights", action=_BOOL, help="weight artists by total/(n_artists*count) (default: on)")
+    p.add_argument("--augment", action=_BOOL, help="train on mirrored paintings too (default: off)")
+    p.add_argument("--tta", action=_BOOL, help="test-time augmentation: average with the mirror image (default: off)")
+    p.add_argument("--fine-tune-epochs", type=int, help="epochs of stage 2, fine-tuning the backbone's top layers (default: 0)")
+    p.add_argument("--fine-tune-layers", type=int, help=f"backbone layers unfrozen in stage 2 (default: {defaults.fine_tune_layers})")
+    p.add_argument("--fine-tune-learning-rate", type=float,
+                   help=f"learning rate of stage 2 (default: {defaults.fine_tune_learning_rate})")
+    p.add_argument("--val-fraction", type=float, help=f"validation share of the non-test paintings (default: {defaults.val_fraction})")
+    p.add_argument("--test-fraction", type=float, help=f"held-out test share per artist (default: {defaults.test_fraction})")
+    p.add_argument("--seed", type=int, help=f"seed of the split and the initial weights (default: {defaults.seed})")
+    p.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"],
+                   help="tf.distribute strategy: mirrored = all local GPUs (or logical CPUs); multi-worker uses $TF_CONFIG")
+    p.add_argument("--cpu-devices", type=int, default=0,
+                   help="split the CPU into N logical devices (to try --strategy mirrored without GPUs)")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out from its last checkpoint")
+    p.add_argument("--cache-dir", type=Path,
+                   help="where backbone features are cached (default: $PAINTING_CLASSIFIER_CACHE or ~/.cache/painting_classifier)")
+    p.add_argument("--save-h5", action="store_true", help="also write the original's painting_classification.h5")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m painting_classifier",
+                                     description="Who painted this? Train, evaluate and use an artist classifier.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    _add_train_arguments(commands.add_parser("train", help="train a model and write a bundle",
+                                             description="Train an artist classifier and write a model bundle."))
+
+    ev = commands.add_parser("evaluate", help="score a bundle on paintings",
+                             description="Score a bundle on a folder of paintings or on its own test split.")
+    ev.add_argument("--model", required=True, type=Path, help="bundle directory")
+    source = ev.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="folder of paintings the model never saw (data set layout; "
+                        "artists.csv optional)")
+    source.add_argument("--split", choices=["test", "val", "train"],
+                        help="score the bundle's own split (paintings are read from the path recorded in the bundle)")
+    ev.add_argument("--data-root", type=Path, help="with --split: where the training data set lives now")
+    ev.add_argument("--json", type=Path, help="write the metrics to this JSON file")
+    ev.add_argument("--tta", action=_BOOL, help="average with the mirror image (default: as trained)")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    pr = commands.add_parser("predict", help="name the likely artists of paintings",
+                             description="Print 'Artist<TAB>probability' lines, best first, for each image.")
+    pr.add_argument("--model", type=Path, default=None, help="bundle directory (default: the shipped assets/model)")
+    pr.add_argument("images", nargs="+", type=Path, help="image files")
+    pr.add_argument("--top-k", type=int, default=5, help="how many artists to list (default: %(default)s)")
+    return parser
+
+
+def _config_from_args(args) -> Config:
+    config = recipe(args.recipe) if args.recipe else Config()
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
+                 if getattr(args, f.name, None) is not None}
+    return dataclasses.replace(config, **overrides)
+
+
+def _split_cpu(n: int) -> None:
+    import tensorflow as tf
+
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * n)
+
+
+def cmd_train(args) -> int:
+    from .training import train
+
+    if args.cpu_devices:
+        _split_cpu(args.cpu_devices)
+    config = None if args.resume else _config_from_args(args)
+    train(args.data, args.out, config, resume=args.resume, cache_dir=args.cache_dir,
+          save_h5=args.save_h5, progress=not args.no_progress)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from .bundle import load_bundle
+    from .data import DataError, scan_dataset
+    from .evaluate import compute_metrics, predict_probabilities, summary_line
+
+    bundle = load_bundle(args.model)
+    progress = not args.no_progress
+    tta = bundle.config.tta if args.tta is None else args.tta
+    label_of = {name: i for i, name in enumerate(bundle.classes)}
+    if args.data:
+        dataset = scan_dataset(args.data, require_csv=False, classes=bundle.classes, progress=progress)
+        print(dataset.report(), file=sys.stderr)
+        # the folder's own artists.csv may order artists differently: map by name to the model's outputs
+        paintings = dataset.paintings[dataset.paintings["artist"].isin(label_of)]
+        root = dataset.root
+    else:
+        root = args.data_root or Path(bundle.manifest["data"])
+        paintings = bundle.split[bundle.split["split"] == args.split]
+        missing = [p for p in paintings["path"] if not (root / p).is_file()]
+        if missing:
+            raise DataError(f"{len(missing)} paintings of the {args.split} split are not under {root} "
+                            "(pass --data-root)")
+    if paintings.empty:
+        raise DataError("no paintings of the model's artists to evaluate")
+    labels = np.array([label_of[a] for a in paintings["artist"]])
+    probs = predict_probabilities(bundle.model, [str(root / p) for p in paintings["path"]],
+                                  bundle.input_size, tta=tta, progress=progress)
+    metrics = compute_metrics(labels, probs, bundle.classes)
+    print(summary_line(metrics))
+    if args.json:
+        args.json.write_text(json.dumps(metrics, indent=1))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .predict import Predictor
+
+    model = args.model or Path(__file__).resolve().parent.parent / "assets" / "model"
+    predictor = Predictor.from_bundle(model)
+    failures = 0
+    for image in args.images:
+        if len(args.images) > 1:
+            print(f"# {image}")
+        try:
+            for artist, probability in predictor.predict(image, top_k=args.top_k):
+                print(f"{artist}\t{probability:.4f}")
+        except (ValueError, OSError) as exc:
+            print(f"error: {image}: {exc}", file=sys.stderr)
+            failures += 1
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .bundle import BundleError
+    from .data import DataError
+
+    args = build_parser().parse_args(argv)
+    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+    try:
+        return handlers[args.command](args)
+    except (DataError, BundleError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted" + (" (continue with --resume)" if args.command == "train" else ""), file=sys.stderr)
+        return 130

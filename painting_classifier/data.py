@@ -1,0 +1,238 @@
+"""Reading the "Best Artworks of All Time" data set: artists, paintings, splits, tf.data streams."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .images import load_array, load_rgb
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+ARTIST_COLUMNS = ["name", "years", "genre", "nationality", "bio", "wikipedia"]
+
+
+class DataError(Exception):
+    """A data set that cannot be used; the message is meant for the user."""
+
+
+def normalise_name(name: str) -> str:
+    """Key that joins csv names, folder names and file-name prefixes of one artist.
+
+    "Albrecht Dürer", "Albrecht_Durer", "Albrecht_Dürer" (NFC or NFD) and the
+    mis-encoded "Albrecht_Du╠êrer" of the real download all give "albrecht durer".
+    """
+    try:  # UTF-8 bytes that were decoded as code page 437 (zip archives made on Windows)
+        name = name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\s_]+", " ", stripped).strip().casefold()
+
+
+def label_from_filename(path: str | Path) -> str:
+    """The original project's ``get_label``: "Claude_Monet_12.jpg" -> "Claude_Monet"."""
+    return "_".join(Path(path).stem.split("_")[:-1])
+
+
+@dataclass
+class Dataset:
+    """Paintings found on disk, joined to the artists in artists.csv."""
+
+    root: Path
+    artists: pd.DataFrame  # one row per class, in label order; column "label_name" = name joined with "_"
+    paintings: pd.DataFrame  # path (relative to root), artist (label name), label, sha1, width, height
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["path", "reason"]))
+    artists_without_paintings: list[str] = field(default_factory=list)
+    unknown_artists: list[str] = field(default_factory=list)  # folders / prefixes with no csv row
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.artists["label_name"])
+
+    def counts(self) -> pd.Series:
+        """Paintings per artist, in label order (zeros included)."""
+        return self.paintings["artist"].value_counts().reindex(self.classes, fill_value=0)
+
+    def report(self) -> str:
+        lines = [f"{len(self.paintings)} paintings of {int((self.counts() > 0).sum())} artists in {self.root}"]
+        if len(self.skipped):
+            lines.append(f"skipped {len(self.skipped)} unreadable files:")
+            lines += [f"  {r.path}: {r.reason}" for r in self.skipped.itertuples()]
+        if self.artists_without_paintings:
+            lines.append("artists in artists.csv without paintings: " + ", ".join(self.artists_without_paintings))
+        if self.unknown_artists:
+            lines.append("paintings of artists missing from artists.csv (ignored): " + ", ".join(self.unknown_artists))
+        return "\n".join(lines)
+
+
+def read_artists(csv_path: Path) -> pd.DataFrame:
+    """artists.csv as a frame in label order, with the original's label names (spaces -> "_")."""
+    if not csv_path.is_file():
+        raise DataError(f"artists.csv not found in {csv_path.parent} (expected the data set's root folder)")
+    try:
+        artists = pd.read_csv(csv_path)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"cannot read {csv_path}: {exc}") from None
+    if "name" not in artists.columns:
+        raise DataError(f"{csv_path} has no 'name' column")
+    if "id" in artists.columns:
+        artists = artists.sort_values("id", kind="stable")
+    artists = artists.reset_index(drop=True)
+    for column in ARTIST_COLUMNS:
+        if column not in artists.columns:
+            artists[column] = ""
+    artists[ARTIST_COLUMNS] = artists[ARTIST_COLUMNS].fillna("").astype(str)
+    artists["label_name"] = artists["name"].str.strip().str.replace(" ", "_")
+    return artists
+
+
+def find_image_files(root: Path) -> list[tuple[Path, str]]:
+    """(file, artist as written on disk) for the folder and the flat layout of the data set."""
+    candidates = [root / "images" / "images", root / "images", root / "resized" / "resized", root / "resized"]
+    for folder in candidates:
+        if not folder.is_dir():
+            continue
+        subdirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name not in ("images", "resized")]
+        if subdirs:  # images/<Artist_Name>/<Artist_Name>_<N>.jpg
+            return [(f, d.name) for d in subdirs for f in sorted(d.iterdir())
+                    if f.suffix.lower() in IMAGE_SUFFIXES]
+        files = [f for f in sorted(folder.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        if files:  # resized/<Artist_Name>_<N>.jpg
+            return [(f, label_from_filename(f)) for f in files]
+    return []
+
+
+def _check_image(path: Path) -> tuple[str, int, int, str]:
+    """sha1, width, height and "" -- or a reason the file is unusable."""
+    try:
+        data = path.read_bytes()
+        img = load_rgb(data, min_side=64)  # fully decodes (at reduced scale for JPEGs): catches truncation
+        return hashlib.sha1(data).hexdigest(), *img.size, ""
+    except (ValueError, OSError) as exc:
+        return "", 0, 0, str(exc)
+
+
+def scan_dataset(root: str | Path, artists_csv: str | Path | None = None,
+                 require_csv: bool = True, classes: list[str] | None = None,
+                 progress: bool = True) -> Dataset:
+    """Find and check every painting under ``root``.
+
+    Unreadable files are skipped and listed, never fatal. Without artists.csv
+    (``require_csv=False``) the artists come from ``classes`` (e.g. a trained
+    model's), so a model can be evaluated on any folder of paintings.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist")
+    csv_path = Path(artists_csv) if artists_csv else root / "artists.csv"
+    if require_csv or csv_path.is_file():
+        artists = read_artists(csv_path)
+    elif classes is not None:
+        artists = pd.DataFrame({"name": [c.replace("_", " ") for c in classes], "label_name": classes})
+        for column in ARTIST_COLUMNS[1:]:
+            artists[column] = ""
+    else:
+        raise DataError(f"artists.csv not found in {root}")
+    key_to_label = {normalise_name(n): n for n in artists["label_name"]}
+
+    files = find_image_files(root)
+    if not files:
+        raise DataError(f"no images found in {root} (expected images/<Artist_Name>/*.jpg or resized/*.jpg)")
+
+    workers = min(8, len(files))
+    with ThreadPoolExecutor(workers) as pool:
+        checks = list(tqdm(pool.map(_check_image, [f for f, _ in files]), total=len(files),
+                           desc="Scanning paintings", unit="img", disable=not progress))
+
+    rows, skipped, unknown = [], [], set()
+    for (path, on_disk), (sha1, width, height, problem) in zip(files, checks):
+        rel = path.relative_to(root).as_posix()
+        label = key_to_label.get(normalise_name(on_disk))
+        if label is None:
+            unknown.add(on_disk)
+        elif problem:
+            skipped.append({"path": rel, "reason": problem})
+        else:
+            rows.append({"path": rel, "artist": label, "sha1": sha1, "width": width, "height": height})
+    paintings = pd.DataFrame(rows, columns=["path", "artist", "sha1", "width", "height"])
+    if paintings.empty:
+        raise DataError(f"no readable paintings of known artists in {root}")
+    label_of = {name: i for i, name in enumerate(artists["label_name"])}
+    paintings.insert(2, "label", paintings["artist"].map(label_of).astype(int))
+    dataset = Dataset(root=root, artists=artists, paintings=paintings,
+                      skipped=pd.DataFrame(skipped, columns=["path", "reason"]),
+                      unknown_artists=sorted(unknown))
+    dataset.artists_without_paintings = [a for a, n in dataset.counts().items() if n == 0]
+    return dataset
+
+
+def class_weights(labels: np.ndarray | pd.Series, n_classes: int) -> dict[int, float]:
+    """The original's weights: ``total / (n_artists * paintings_of_artist_i)`` (0 for absent artists)."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=n_classes)
+    total = counts.sum()
+    return {i: float(total / (n_classes * c)) if c else 0.0 for i, c in enumerate(counts)}
+
+
+def split_paintings(paintings: pd.DataFrame, test_fraction: float, val_fraction: float,
+                    seed: int) -> pd.Series:
+    """Stratified, seeded train/val/test assignment; identical files stay together.
+
+    Per artist: ``round(n * test_fraction)`` test paintings, then
+    ``round(rest * val_fraction)`` validation, always leaving one for training.
+    """
+    rng = np.random.default_rng(seed)
+    # one representative row per distinct file; duplicates follow it
+    unique = paintings.drop_duplicates("sha1")
+    assignment: dict[str, str] = {}
+    for _, rows in unique.groupby("artist", sort=True):
+        order = rng.permutation(rows["sha1"].to_numpy())
+        n = len(order)
+        n_test = min(int(round(n * test_fraction)), n - 1)
+        n_val = min(int(round((n - n_test) * val_fraction)), n - n_test - 1)
+        for i, sha in enumerate(order):
+            assignment[sha] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return paintings["sha1"].map(assignment).rename("split")
+
+
+def tf_image_dataset(paths: list[str], labels: np.ndarray | None, image_size: int, n_classes: int,
+                     batch_size: int, shuffle: bool = False, augment: bool = False,
+                     cache: str | None = None, seed: int = 0):
+    """Stream paintings as batches of (uint8-valued float images, one-hot labels).
+
+    Files are decoded and resized in parallel, cached as uint8 (in memory, or in
+    the file ``cache``), then shuffled, augmented, batched and prefetched.
+    """
+    import tensorflow as tf
+
+    def load(path):
+        return load_array(path.decode() if isinstance(path, bytes) else str(path), image_size)
+
+    def decode(path):
+        image = tf.numpy_function(load, [path], tf.uint8, stateful=False)
+        image.set_shape((image_size, image_size, 3))
+        return image
+
+    paths_ds = tf.data.Dataset.from_tensor_slices(list(paths))
+    images = paths_ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    if labels is not None:
+        ds = tf.data.Dataset.zip(images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype=np.int32)))
+    else:
+        ds = images.map(lambda x: (x, tf.constant(0, tf.int32)))
+    if cache is not None:
+        ds = ds.cache(cache)
+    if shuffle:
+        ds = ds.shuffle(min(len(paths), 2048), seed=seed, reshuffle_each_iteration=True)
+    if augment:
+        ds = ds.map(lambda x, y: (tf.image.random_flip_left_right(x, seed=seed), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), tf.one_hot(y, n_classes)),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

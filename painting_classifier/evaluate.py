@@ -1,0 +1,61 @@
+"""Scoring a model on paintings: probabilities, top-k, balanced accuracy, macro-F1, per artist."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+from tqdm.auto import tqdm
+
+from .data import tf_image_dataset
+
+
+def predict_probabilities(model, paths: list[str], input_size: int, batch_size: int = 16,
+                          tta: bool = False, progress: bool = True) -> np.ndarray:
+    """Class probabilities for image files, streamed through tf.data (optionally averaged with mirror images)."""
+    import tensorflow as tf
+
+    n_classes = model.output_shape[-1]
+    batches = tf_image_dataset(paths, None, input_size, n_classes, batch_size)
+    out = []
+    with tqdm(total=len(paths), desc="Predicting", unit="img", disable=not progress) as bar:
+        for images, _ in batches:
+            probs = model(images, training=False)
+            if tta:
+                probs = (probs + model(tf.image.flip_left_right(images), training=False)) / 2
+            out.append(np.asarray(probs))
+            bar.update(len(images))
+    return np.concatenate(out) if out else np.zeros((0, n_classes), np.float32)
+
+
+def top_k_accuracy(y_true: np.ndarray, probs: np.ndarray, k: int) -> float:
+    top = np.argsort(-probs, axis=1)[:, :k]
+    return float(np.mean([t in row for t, row in zip(y_true, top)])) if len(y_true) else float("nan")
+
+
+def compute_metrics(y_true, probs: np.ndarray, classes: list[str]) -> dict:
+    """top1, top5, balanced_accuracy, macro_f1 (both over the artists present), per_artist, confusion matrix."""
+    y_true = np.asarray(y_true, dtype=int)
+    y_pred = probs.argmax(axis=1)
+    present = np.unique(y_true)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=np.arange(len(classes)), zero_division=0)
+    per_artist = {
+        classes[i]: {"n": int(support[i]), "precision": float(precision[i]),
+                     "recall": float(recall[i]), "f1": float(f1[i])}
+        for i in range(len(classes)) if support[i] or (y_pred == i).any()
+    }
+    return {
+        "n_images": int(len(y_true)),
+        "top1": float(np.mean(y_pred == y_true)),
+        "top5": top_k_accuracy(y_true, probs, 5),
+        "balanced_accuracy": float(np.mean(recall[present])),
+        "macro_f1": float(np.mean(f1[present])),
+        "n_artists": int(len(present)),
+        "per_artist": per_artist,
+        "classes": list(classes),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=np.arange(len(classes))).tolist(),
+    }
+
+
+def summary_line(metrics: dict) -> str:
+    return (f"top-1 {metrics['top1']:.1%}  top-5 {metrics['top5']:.1%}  balanced {metrics['balanced_accuracy']:.1%}"
+            f"  macro-F1 {metrics['macro_f1']:.3f}  ({metrics['n_images']} paintings, {metrics['n_artists']} artists)")

@@ -1,0 +1,144 @@
+"""The classifier: one flat functional graph from uint8-valued pixels to artist probabilities.
+
+    image (S x S, S = max(scales) * view)  ->  MultiScaleViews  ->  backbone (flat)
+    ->  feature_pool (GAP)  ->  PoolViews  ->  head (Dropout [+ Dense] + Dense softmax)
+
+Multi-scale views live inside the model, so whoever loads the bundle gets them.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from . import backbones
+from .config import Config
+
+FEATURE_MAP_POOL = "feature_pool"  # the GAP layer; its input is the map Grad-CAM explains
+FEATURES = "features"  # pooled features the head reads (cached in stage 1)
+
+
+@keras.saving.register_keras_serializable("painting_classifier")
+class MultiScaleViews(layers.Layer):
+    """Cut each image into views of ``view_size``: for every scale k, the image
+    resized to k*view_size and split into a k x k grid of tiles (k = 1: the whole
+    painting). Output: (batch * n_views, view_size, view_size, 3), views of one
+    image consecutive, in the order of ``scales``."""
+
+    def __init__(self, view_size: int, scales: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.view_size = int(view_size)
+        self.scales = [int(s) for s in scales]
+
+    @property
+    def n_views(self) -> int:
+        return sum(k * k for k in self.scales)
+
+    def call(self, images):
+        v = self.view_size
+        full = max(self.scales) * v
+        views = []
+        for k in self.scales:
+            side = k * v
+            scaled = images if side == full else ops.image.resize(
+                images, (side, side), interpolation="bilinear", antialias=True)
+            tiles = ops.reshape(scaled, (-1, k, v, k, v, 3))
+            tiles = ops.transpose(tiles, (0, 1, 3, 2, 4, 5))
+            views.append(ops.reshape(tiles, (-1, k * k, v, v, 3)))
+        return ops.reshape(ops.concatenate(views, axis=1), (-1, v, v, 3))
+
+    def compute_output_shape(self, input_shape):
+        return (None, self.view_size, self.view_size, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "view_size": self.view_size, "scales": self.scales}
+
+
+@keras.saving.register_keras_serializable("painting_classifier")
+class PoolViews(layers.Layer):
+    """(batch * n_views, C) -> (batch, C * n_scales): mean over the tiles of each scale, scales concatenated."""
+
+    def __init__(self, scales: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.scales = [int(s) for s in scales]
+
+    def call(self, features):
+        n_views = sum(k * k for k in self.scales)
+        per_image = ops.reshape(features, (-1, n_views, features.shape[-1]))
+        pooled, start = [], 0
+        for k in self.scales:
+            pooled.append(ops.mean(per_image[:, start:start + k * k], axis=1))
+            start += k * k
+        return ops.concatenate(pooled, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (None, input_shape[-1] * len(self.scales))
+
+    def get_config(self):
+        return {**super().get_config(), "scales": self.scales}
+
+
+def build_head(feature_dim: int, n_classes: int, config: Config) -> keras.Model:
+    """Dropout (+ optional hidden Dense) + softmax over the artists; trained alone on cached features."""
+    inputs = keras.Input((feature_dim,), name="head_input")
+    x = inputs
+    if config.head_units:
+        x = layers.Dropout(config.dropout, name="head_hidden_dropout")(x)
+        x = layers.Dense(config.head_units, activation="relu", name="head_hidden")(x)
+    x = layers.Dropout(config.dropout, name="head_dropout")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="head_probabilities")(x)
+    return keras.Model(inputs, outputs, name="head")
+
+
+def build_model(config: Config, n_classes: int, load_weights: bool = True) -> keras.Model:
+    """The full classifier for ``config``; ImageNet/PATH weights loaded unless ``load_weights`` is False."""
+    config.validate()
+    inputs = keras.Input((config.input_size, config.input_size, 3), name="image")
+    x = inputs
+    multi_view = config.scales != [1]
+    if multi_view:
+        x = MultiScaleViews(config.view_side, config.scales, name="views")(x)
+    weights = config.weights if (load_weights and config.weights != "none") else None
+    if config.backbone.startswith("lite"):
+        feature_map = backbones.efficientnet_lite(x, config.backbone)
+    elif config.backbone == "seed-cnn":
+        feature_map = backbones.seed_cnn(x)
+    else:
+        feature_map = backbones.keras_application(x, config.backbone, weights)
+    x = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
+    features = PoolViews(config.scales, name=FEATURES)(x) if multi_view else layers.Identity(name=FEATURES)(x)
+    head = build_head(features.shape[-1], n_classes, config)
+    model = keras.Model(inputs, head(features), name=f"painting_classifier_{config.backbone}")
+    if weights and config.backbone.startswith("lite"):
+        backbones.load_lite_weights(model, config.backbone, None if weights == "imagenet" else weights)
+    return model
+
+
+def feature_extractor(model: keras.Model) -> keras.Model:
+    """The model up to the pooled features the head reads."""
+    return keras.Model(model.inputs, model.get_layer(FEATURES).output)
+
+
+def backbone_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Layers between the input and the feature pooling, in graph order."""
+    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views"}
+    return [l for l in model.layers if l.name not in names_after and not isinstance(l, keras.layers.InputLayer)]
+
+
+def set_fine_tuning(model: keras.Model, n_layers: int) -> int:
+    """Freeze the backbone except its top ``n_layers`` layers; BatchNorm always stays frozen.
+
+    Returns the number of layers made trainable.
+    """
+    body = backbone_layers(model)
+    unfrozen = 0
+    for i, layer in enumerate(body):
+        trainable = i >= len(body) - n_layers and not isinstance(layer, layers.BatchNormalization)
+        layer.trainable = trainable
+        unfrozen += trainable and bool(layer.weights)
+    model.get_layer("head").trainable = True
+    return unfrozen
+
+
+def freeze_backbone(model: keras.Model) -> None:
+    for layer in backbone_layers(model):
+        layer.trainable = False
