@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .images import load_array, load_rgb
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+SHUFFLE_BUFFER = 256  # images held for per-epoch reshuffling (the file order is shuffled once up front)
 ARTIST_COLUMNS = ["name", "years", "genre", "nationality", "bio", "wikipedia"]
 
 
@@ -208,7 +209,8 @@ def tf_image_dataset(paths: list[str], labels: np.ndarray | None, image_size: in
     """Stream paintings as batches of (uint8-valued float images, one-hot labels).
 
     Files are decoded and resized in parallel, cached as uint8 (in memory, or in
-    the file ``cache``), then shuffled, augmented, batched and prefetched.
+    the file ``cache``), then shuffled, augmented, batched and prefetched. Memory
+    stays flat with the data set's size when ``cache`` is a file.
     """
     import tensorflow as tf
 
@@ -220,7 +222,12 @@ def tf_image_dataset(paths: list[str], labels: np.ndarray | None, image_size: in
         image.set_shape((image_size, image_size, 3))
         return image
 
-    paths_ds = tf.data.Dataset.from_tensor_slices(list(paths))
+    paths = list(paths)
+    if shuffle:  # random order before caching, so a small shuffle buffer (constant memory) suffices
+        order = np.random.default_rng(seed).permutation(len(paths))
+        paths = [paths[i] for i in order]
+        labels = None if labels is None else np.asarray(labels)[order]
+    paths_ds = tf.data.Dataset.from_tensor_slices(paths)
     images = paths_ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
     if labels is not None:
         ds = tf.data.Dataset.zip(images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype=np.int32)))
@@ -229,7 +236,7 @@ def tf_image_dataset(paths: list[str], labels: np.ndarray | None, image_size: in
     if cache is not None:
         ds = ds.cache(cache)
     if shuffle:
-        ds = ds.shuffle(min(len(paths), 2048), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
     if augment:
         ds = ds.map(lambda x, y: (tf.image.random_flip_left_right(x, seed=seed), y),
                     num_parallel_calls=tf.data.AUTOTUNE)

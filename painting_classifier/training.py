@@ -203,6 +203,8 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
     one_hot = np.eye(n_classes, dtype=np.float32)
 
     strategy = make_strategy(config.strategy)
+    if config.strategy != "default":
+        print(f"{config.strategy} strategy: training in sync on {strategy.num_replicas_in_sync} devices")
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = models.build_model(config, n_classes)

@@ -1,0 +1,49 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from synthetic import make_dataset  # noqa: E402
+
+SAMPLE = ROOT.parent / "shared" / "data" / "best-artworks-sample"
+needs_sample = pytest.mark.skipif(not (SAMPLE / "artists.csv").is_file(),
+                                  reason=f"real data sample not present at {SAMPLE}")
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def feature_cache(tmp_path_factory):
+    """Keep backbone-feature caches of the tests out of the user's cache dir."""
+    path = tmp_path_factory.mktemp("feature-cache")
+    os.environ["PAINTING_CLASSIFIER_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def styles_dataset(tmp_path_factory) -> Path:
+    """Four synthetic artists with distinguishable styles, 12 paintings each."""
+    return make_dataset(tmp_path_factory.mktemp("styles") / "data", per_artist=12, size=64)
+
+
+def tiny_config(**overrides):
+    from painting_classifier import Config
+
+    values = dict(backbone="lite0", view_size=64, scales=[1, 2], epochs=40, patience=40,
+                  learning_rate=3e-3, batch_size=16, dropout=0.2, test_fraction=0.25, val_fraction=0.25)
+    values.update(overrides)
+    return Config(**values)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(styles_dataset, tmp_path_factory) -> Path:
+    """A real bundle: EfficientNet-Lite0 (ImageNet) features at 64 px, 1x + 2x views, trained head."""
+    from painting_classifier.training import train
+
+    out = tmp_path_factory.mktemp("bundle") / "tiny"
+    return train(styles_dataset, out, tiny_config(), progress=False)

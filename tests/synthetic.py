@@ -1,0 +1,80 @@
+"""Tiny data sets in the layout of "Best Artworks of All Time", with painting "styles" a model can tell apart."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+# name as in artists.csv -> style drawn for that artist
+ARTISTS = {
+    "Albrecht Dürer": "horizontal stripes",
+    "Claude Monet": "vertical stripes",
+    "Piet Mondrian": "checkerboard",
+    "Vincent van Gogh": "blobs",
+}
+
+
+PALETTES = {"horizontal stripes": (200, 40, 40), "vertical stripes": (40, 160, 40),
+            "checkerboard": (40, 60, 200), "blobs": (220, 200, 60)}
+
+
+def paint(style: str, size: int, rng: np.random.Generator, palette: bool = False) -> np.ndarray:
+    """An RGB uint8 "painting" in one of the styles, with random period and noise, and random
+    colours or (``palette``) colours near the style's own palette."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    period = rng.uniform(4, 10)
+    phase = rng.uniform(0, 2 * np.pi)
+    if style == "horizontal stripes":
+        pattern = np.sin(yy / period * 2 * np.pi + phase) > 0
+    elif style == "vertical stripes":
+        pattern = np.sin(xx / period * 2 * np.pi + phase) > 0
+    elif style == "checkerboard":
+        pattern = ((yy // (period * 1.5)).astype(int) + (xx // (period * 1.5)).astype(int)) % 2 == 0
+    else:
+        pattern = np.zeros((size, size), bool)
+        for _ in range(6):
+            cy, cx, r = rng.uniform(0, size, 2).tolist() + [rng.uniform(size / 10, size / 5)]
+            pattern |= (yy - cy) ** 2 + (xx - cx) ** 2 < r ** 2
+    colours = rng.integers(0, 256, (2, 3))
+    if palette:
+        colours[0] = np.clip(np.array(PALETTES[style]) + rng.integers(-30, 30, 3), 0, 255)
+    image = np.where(pattern[..., None], colours[0], colours[1]).astype(np.float64)
+    image += rng.normal(0, 12, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def write_artists_csv(root: Path, names) -> None:
+    rows = [{"id": i, "name": n, "years": f"{1800 + i} - {1870 + i}", "genre": "Test style",
+             "nationality": "Testish", "bio": f"{n} is a synthetic artist.",
+             "wikipedia": f"http://en.wikipedia.org/wiki/{n.replace(' ', '_')}", "paintings": 10}
+            for i, n in enumerate(names)]
+    pd.DataFrame(rows).to_csv(root / "artists.csv", index=False)
+
+
+def make_dataset(root: Path, per_artist: int = 12, size: int = 64, layout: str = "folders",
+                 artists: dict[str, str] | None = None, seed: int = 0,
+                 folder_names: dict[str, str] | None = None, palette: bool = False) -> Path:
+    """Write artists.csv and paintings under ``root``.
+
+    layout: "folders" (images/<Artist_Name>/<Artist_Name>_<N>.jpg), "nested"
+    (images/images/...) or "flat" (resized/<Artist_Name>_<N>.jpg).
+    ``folder_names`` overrides how an artist's name is spelled on disk; ``palette`` gives each
+    artist its own colours too.
+    """
+    artists = artists or ARTISTS
+    folder_names = folder_names or {}
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    write_artists_csv(root, artists)
+    for name, style in artists.items():
+        on_disk = folder_names.get(name, name.replace(" ", "_"))
+        if layout == "flat":
+            folder = root / "resized"
+        else:
+            folder = root / ("images/images" if layout == "nested" else "images") / on_disk
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(1, per_artist + 1):
+            Image.fromarray(paint(style, size, rng, palette)).save(folder / f"{on_disk}_{n}.jpg", quality=92)
+    return root

@@ -1,0 +1,117 @@
+"""End-to-end: the commands a user types, on tiny generated data sets."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from synthetic import make_dataset
+
+TINY = ["--backbone", "lite0", "--view-size", "48", "--scales", "1,2", "--epochs", "15", "--patience", "15",
+        "--learning-rate", "3e-3", "--batch-size", "16", "--test-fraction", "0.25", "--no-progress"]
+
+
+def run(*args, check=True):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cli")
+    data = make_dataset(base / "data", per_artist=10, size=64)
+    result = run("train.py", "--data", data, "--out", base / "model", *TINY)
+    return base, data, result
+
+
+def test_train_reports_progress_and_writes_a_bundle(trained):
+    base, _, result = trained
+    assert "40 paintings of 4 artists" in result.stdout
+    assert "Epoch 15/15" in result.stdout or "Epoch 1/15" in result.stdout
+    assert "Test: top-1" in result.stdout
+    assert (base / "model" / "model.keras").is_file() and (base / "model" / "manifest.json").is_file()
+
+
+def test_evaluate_on_unseen_paintings_and_on_the_test_split(trained, tmp_path):
+    base, _, _ = trained
+    unseen = make_dataset(tmp_path / "unseen", per_artist=5, size=64, seed=99, layout="flat")
+    (unseen / "artists.csv").unlink()  # a folder of paintings only: artists come from the model
+    out = tmp_path / "metrics.json"
+    run("-m", "painting_classifier", "evaluate", "--model", base / "model", "--data", unseen, "--json", out,
+        "--no-progress")
+    metrics = json.loads(out.read_text())
+    assert {"top1", "top5", "balanced_accuracy", "macro_f1", "n_images", "per_artist"} <= set(metrics)
+    assert metrics["n_images"] == 20 and metrics["top1"] > 0.5
+    split = run("-m", "painting_classifier", "evaluate", "--model", base / "model", "--split", "test",
+                "--no-progress")
+    saved = json.loads((base / "model" / "metrics.json").read_text())
+    assert f"top-1 {saved['top1']:.1%}" in split.stdout  # scoring the split again gives the bundle's numbers
+
+
+def test_predict_prints_artist_tab_probability_best_first(trained):
+    base, data, _ = trained
+    painting = next((data / "images" / "Claude_Monet").iterdir())
+    result = run("-m", "painting_classifier", "predict", "--model", base / "model", painting, "--top-k", "3")
+    lines = [l.split("\t") for l in result.stdout.strip().splitlines()]
+    assert len(lines) == 3
+    probabilities = [float(p) for _, p in lines]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert {name for name, _ in lines} <= {"Albrecht Dürer", "Claude Monet", "Piet Mondrian", "Vincent van Gogh"}
+
+
+def test_predict_on_a_bad_file_is_a_readable_error(trained, tmp_path):
+    base, _, _ = trained
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("just text")
+    result = run("-m", "painting_classifier", "predict", "--model", base / "model", bad, check=False)
+    assert result.returncode == 1
+    assert "not an image" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("problem", ["no csv", "no images", "no folder"])
+def test_bad_data_is_a_one_line_error(tmp_path, problem):
+    data = tmp_path / "data"
+    if problem != "no folder":
+        make_dataset(data, per_artist=1, size=8)
+    if problem == "no csv":
+        (data / "artists.csv").unlink()
+    if problem == "no images":
+        for f in data.rglob("*.jpg"):
+            f.unlink()
+    result = run("train.py", "--data", data, "--out", tmp_path / "out", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["train.py"], ["-m", "painting_classifier", "evaluate"],
+                                     ["-m", "painting_classifier", "predict"]])
+def test_help_runs(command):
+    assert "--model" in run(*command, "--help").stdout or "--data" in run(*command, "--help").stdout
+
+
+def test_every_option_has_help_text():
+    import argparse
+
+    from painting_classifier.cli import build_parser
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    data = make_dataset(tmp_path / "data", per_artist=6, size=48)
+    result = run("train.py", "--data", data, "--out", tmp_path / "model", "--view-size", "48", "--epochs", "3",
+                 "--strategy", "mirrored", "--cpu-devices", "2", "--test-fraction", "0.25", "--no-progress")
+    assert "mirrored strategy: training in sync on 2 devices" in result.stdout
+    assert json.loads((tmp_path / "model" / "manifest.json").read_text())["config"]["strategy"] == "mirrored"

@@ -1,0 +1,123 @@
+"""The pretrained backbone is numerically right, the weights reader is safe, the models are built as specified."""
+import pickle
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+from PIL import Image
+
+from conftest import TEST_DATA
+from painting_classifier import Config
+from painting_classifier.backbones import efficientnet_lite, lite_blocks, lite_weights_path, load_lite_weights
+from painting_classifier.models import MultiScaleViews, PoolViews, build_model, set_fine_tuning
+from painting_classifier.torch_weights import UnsafeWeightsError, load_state_dict
+
+# ImageNet class indices
+CATS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+COFFEE = {967, 968, 969}  # espresso, cup, eggnog
+
+
+@pytest.mark.parametrize("variant, size", [("lite0", 224), ("lite2", 260)])
+def test_lite_with_imagenet_weights_recognises_photos(variant, size):
+    """A wrong layer order, padding or weight transpose would not find the cat and the coffee."""
+    inputs = keras.Input((size, size, 3))
+    pooled = layers.GlobalAveragePooling2D()(efficientnet_lite(inputs, variant))
+    model = keras.Model(inputs, layers.Dense(1000, name="fc")(pooled))
+    assert load_lite_weights(model, variant) > 3 * len(lite_blocks(variant))
+    state = load_state_dict(lite_weights_path(variant))
+    model.get_layer("fc").set_weights([state["_fc.weight"].T, state["_fc.bias"]])
+    for photo, expected in [("chelsea.jpg", CATS), ("coffee.jpg", COFFEE)]:
+        image = np.asarray(Image.open(TEST_DATA / photo).resize((size, size)), np.float32)[None]
+        logits = model(image).numpy()[0]
+        assert int(logits.argmax()) in expected, photo
+
+
+def test_block_structure_matches_the_weight_files():
+    for variant in ("lite0", "lite2"):
+        state = load_state_dict(lite_weights_path(variant))
+        blocks = lite_blocks(variant)
+        assert len(blocks) == len({k.split(".")[1] for k in state if k.startswith("_blocks.")})
+        for b, block in enumerate(blocks):
+            assert state[f"_blocks.{b}._project_conv.weight"].shape[0] == block["filters_out"]
+            assert state[f"_blocks.{b}._depthwise_conv.weight"].shape[-1] == block["kernel"]
+
+
+class Exploit:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_reader_refuses_anything_but_tensors_and_dicts(tmp_path):
+    evil = tmp_path / "evil.pth"
+    with open(evil, "wb") as f:
+        pickle.dump(0x1950A86A20F9469CFC6C, f)
+        pickle.dump(1001, f)
+        pickle.dump({}, f)
+        pickle.dump({"weight": Exploit()}, f)
+    with pytest.raises(UnsafeWeightsError, match="builtins.print"):
+        load_state_dict(evil)
+    with pytest.raises(UnsafeWeightsError, match="magic"):
+        not_torch = tmp_path / "x.pth"
+        not_torch.write_bytes(pickle.dumps(123))
+        load_state_dict(not_torch)
+
+
+def test_reader_detects_truncated_file(tmp_path):
+    data = lite_weights_path("lite0").read_bytes()
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(data[: len(data) - 1000])
+    with pytest.raises(UnsafeWeightsError, match="truncated"):
+        load_state_dict(cut)
+
+
+def test_multi_scale_views_cut_the_right_tiles():
+    image = np.arange(4 * 4 * 3, dtype=np.float32).reshape(1, 4, 4, 3)
+    views = np.asarray(MultiScaleViews(2, [1, 2])(image))
+    assert views.shape == (5, 2, 2, 3)
+    np.testing.assert_array_equal(views[1], image[0, :2, :2])  # top-left tile at full resolution
+    np.testing.assert_array_equal(views[2], image[0, :2, 2:])  # top-right
+    np.testing.assert_array_equal(views[4], image[0, 2:, 2:])  # bottom-right
+    features = np.arange(2 * 5 * 3, dtype=np.float32).reshape(10, 3)  # 2 images x 5 views
+    pooled = np.asarray(PoolViews([1, 2])(features))
+    assert pooled.shape == (2, 6)
+    np.testing.assert_allclose(pooled[1, :3], features[5])
+    np.testing.assert_allclose(pooled[1, 3:], features[6:10].mean(axis=0))
+
+
+def test_seed_cnn_is_the_original_architecture():
+    model = build_model(Config(backbone="seed-cnn", weights="none"), n_classes=50)
+    assert model.input_shape == (None, 256, 256, 3)
+    convs = [l for l in model.layers if isinstance(l, layers.Conv2D)]
+    assert [c.filters for c in convs] == [64, 128, 256, 512]
+    assert all(c.activation.__name__ == "relu" for c in convs)
+    kinds = [type(l).__name__ for l in model.layers]
+    assert kinds[1] == "Rescaling" and model.layers[1].scale == pytest.approx(1 / 255)
+    for i, conv in enumerate(convs):  # every conv is followed by MaxPool then BatchNorm
+        at = model.layers.index(conv)
+        assert kinds[at + 1:at + 3] == ["MaxPooling2D", "BatchNormalization"], i
+    assert "GlobalAveragePooling2D" in kinds
+    head_kinds = [type(l).__name__ for l in model.get_layer("head").layers]
+    assert head_kinds == ["InputLayer", "Dropout", "Dense"]
+    assert model.output_shape == (None, 50)
+
+
+def test_original_training_defaults():
+    config = Config()
+    assert (config.batch_size, config.learning_rate, config.epochs, config.patience) == (32, 1e-4, 100, 50)
+    assert config.val_fraction == 0.2 and config.class_weights
+
+
+def test_fine_tuning_keeps_batchnorm_frozen():
+    model = build_model(Config(backbone="lite0", view_size=32), n_classes=3, load_weights=False)
+    assert set_fine_tuning(model, 20) > 0
+    trainable = [l for l in model.layers if l.trainable and l.weights and l.name != "head"]
+    assert trainable and not any(isinstance(l, layers.BatchNormalization) for l in trainable)
+    assert not model.get_layer("lite0_stem_conv").trainable
+
+
+def test_multi_scale_model_input_is_the_largest_scale():
+    model = build_model(Config(backbone="lite0", view_size=32, scales=[1, 2, 3]), n_classes=4, load_weights=False)
+    assert model.input_shape == (None, 96, 96, 3)
+    assert model.get_layer("features").output.shape[-1] == 3 * 1280
+    assert model(np.zeros((2, 96, 96, 3), np.float32)).shape == (2, 4)
