@@ -1,0 +1,36 @@
+"""Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share]``."""
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the painting classifier in the browser.")
+    parser.add_argument("--model", type=Path, default=Path(os.environ.get("PAINTING_MODEL", HERE / "assets" / "model")),
+                        help="model bundle directory (default: $PAINTING_MODEL or assets/model)")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to listen on (default: $GRADIO_SERVER_NAME or 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
+                        help="port (default: $GRADIO_SERVER_PORT or 7860)")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    args = parser.parse_args(argv)
+
+    from painting_classifier import BundleError, Predictor
+    from painting_classifier.serve import build_demo, launch
+
+    try:
+        predictor = Predictor.from_bundle(args.model)
+    except BundleError as exc:
+        print(f"error: {exc}\nTrain one with: python train.py --recipe default --data DATA --out {args.model}",
+              file=sys.stderr)
+        return 2
+    demo = build_demo(predictor, examples_dir=HERE / "assets" / "examples")
+    launch(demo, args.host, args.port, share=args.share)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""A real browser (Debian's Chromium via Playwright) uses `python app.py` like a visitor would."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_app import free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                                reason="Debian's chromium is not installed (apt-get install chromium)")
+SCREENSHOTS = ROOT / "tests" / "screenshots"
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"app.py exited with {process.returncode}: {process.stdout.read()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)  # polling a port that is not open yet
+    raise AssertionError(f"app.py did not answer on {url} within {timeout}s")
+
+
+@pytest.fixture
+def served_app(tiny_bundle):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_serving(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_visitor_identifies_a_painting_and_sees_the_training_tab(served_app, styles_dataset):
+    from playwright.sync_api import expect, sync_playwright
+
+    painting = next((styles_dataset / "images" / "Piet_Mondrian").iterdir())
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(served_app)
+            page.locator("input[type=file]").first.set_input_files(str(painting))
+            expect(page.locator("#artist-card h3")).to_have_text("Piet Mondrian", timeout=60_000)
+            expect(page.locator("#prediction")).to_contain_text("Piet Mondrian")
+            expect(page.get_by_text("Read more on Wikipedia")).to_be_visible()
+            expect(page.locator("#gradcam img")).to_be_visible(timeout=60_000)
+            page.screenshot(path=str(SCREENSHOTS / "identify.png"), full_page=True)
+
+            page.get_by_role("tab", name="Training").click()
+            expect(page.get_by_text("Accuracy per epoch")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("Class weight per artist")).to_be_visible()
+            expect(page.locator("canvas, svg.marks").first).to_be_visible()
+            expect(page.get_by_text("Top-1 accuracy")).to_be_visible()
+            page.screenshot(path=str(SCREENSHOTS / "training.png"), full_page=True)
+
+            page.get_by_role("tab", name="About").click()
+            expect(page.locator("#model-card")).to_contain_text("Known limits")
+        finally:
+            browser.close()
