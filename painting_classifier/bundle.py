@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import Config
+from .evaluate import SUMMARY_KEYS
 
 BUNDLE_FORMAT = 1
 MODEL_FILE = "model.keras"
@@ -67,7 +68,8 @@ def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, 
         "config": config.to_dict(),
         "data": data_source,
         "n_paintings": {k: int(v) for k, v in split["split"].value_counts().items()},
-        "test_metrics": {k: metrics.get(k) for k in ("top1", "top5", "balanced_accuracy", "macro_f1", "n_images")},
+        "test_metrics": {k: metrics.get(k) for k in SUMMARY_KEYS},
+        "validation_metrics": metrics.get("validation"),
         "versions": library_versions(),
         "model_sha256": sha256_of(model_path),
     }

@@ -130,7 +130,7 @@ def scan_dataset(root: str | Path, artists_csv: str | Path | None = None,
     (``require_csv=False``) the artists come from ``classes`` (e.g. a trained
     model's), so a model can be evaluated on any folder of paintings.
     """
-    root = Path(root).expanduser()
+    root = Path(root).expanduser().resolve()
     if not root.is_dir():
         raise DataError(f"data folder {root} does not exist")
     csv_path = Path(artists_csv) if artists_csv else root / "artists.csv"

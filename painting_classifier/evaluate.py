@@ -7,6 +7,8 @@ from tqdm.auto import tqdm
 
 from .data import tf_image_dataset
 
+SUMMARY_KEYS = ("n_images", "top1", "top5", "balanced_accuracy", "macro_f1")
+
 
 def predict_probabilities(model, paths: list[str], input_size: int, batch_size: int = 16,
                           tta: bool = False, progress: bool = True) -> np.ndarray:

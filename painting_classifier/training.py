@@ -259,11 +259,19 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
         stages.append(stage)
 
     history = _read_history(state, stages)
-    test = parts["test"] if len(parts["test"]) else parts["val"]
-    probs = evaluate.predict_probabilities(model, [str(dataset.root / p) for p in test["path"]],
-                                           config.input_size, tta=config.tta, progress=progress)
-    metrics = evaluate.compute_metrics(test["label"].to_numpy(), probs, dataset.classes)
+
+    def score(part):
+        probs = evaluate.predict_probabilities(model, [str(dataset.root / p) for p in part["path"]],
+                                               config.input_size, tta=config.tta, progress=progress)
+        return evaluate.compute_metrics(part["label"].to_numpy(), probs, dataset.classes)
+
+    validation = score(parts["val"]) if has_val else None
+    if validation:
+        print(f"Validation: {evaluate.summary_line(validation)}")
+    metrics = score(parts["test"]) if len(parts["test"]) else dict(validation)
     metrics["split"] = "test" if len(parts["test"]) else "val"
+    if validation:  # recipes are chosen on these numbers, never on the test split's
+        metrics["validation"] = {k: validation[k] for k in evaluate.SUMMARY_KEYS}
     print(f"Test: {evaluate.summary_line(metrics)}")
 
     if not _is_chief(strategy):

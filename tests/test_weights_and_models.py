@@ -121,3 +121,19 @@ def test_multi_scale_model_input_is_the_largest_scale():
     assert model.input_shape == (None, 96, 96, 3)
     assert model.get_layer("features").output.shape[-1] == 3 * 1280
     assert model(np.zeros((2, 96, 96, 3), np.float32)).shape == (2, 4)
+
+
+@pytest.mark.parametrize("backbone", ["mobilenetv2", "efficientnetv2b0"])
+def test_keras_applications_backbones_build_flat(backbone):
+    model = build_model(Config(backbone=backbone, weights="none", view_size=64), n_classes=5)
+    assert model.output_shape == (None, 5)
+    assert len(model.layers) > 50  # the backbone's layers sit in the model's own graph (Grad-CAM needs them)
+    assert model(np.zeros((1, 64, 64, 3), np.float32)).shape == (1, 5)
+
+
+def test_lite_weights_from_a_path_equal_the_packaged_imagenet_weights():
+    packaged = build_model(Config(backbone="lite0", view_size=32), n_classes=2)
+    from_path = build_model(Config(backbone="lite0", view_size=32, weights=str(lite_weights_path("lite0"))),
+                            n_classes=2)
+    np.testing.assert_array_equal(packaged.get_layer("lite0_head_conv").get_weights()[0],
+                                  from_path.get_layer("lite0_head_conv").get_weights()[0])
