@@ -107,8 +107,9 @@ class Bundle:
         return int(self.manifest["input_size"])
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=False) if path.is_file() else pd.DataFrame()
+def _read_csv(path: Path, text: bool = True) -> pd.DataFrame:
+    """A bundle table; ``text`` tables keep empty cells as "" (not NaN)."""
+    return pd.read_csv(path, keep_default_na=not text) if path.is_file() else pd.DataFrame()
 
 
 def load_bundle(path: str | Path, verify_checksum: bool = True) -> Bundle:
@@ -134,6 +135,6 @@ def load_bundle(path: str | Path, verify_checksum: bool = True) -> Bundle:
                           f"{len(classes)} classes / {len(artists)} artists")
     metrics_path = path / "metrics.json"
     return Bundle(path=path, model=model, manifest=manifest, artists=artists,
-                  history=_read_csv(path / "history.csv"), split=_read_csv(path / "split.csv"),
+                  history=_read_csv(path / "history.csv", text=False), split=_read_csv(path / "split.csv"),
                   metrics=json.loads(metrics_path.read_text()) if metrics_path.is_file() else {},
                   skipped=_read_csv(path / "skipped.csv"))

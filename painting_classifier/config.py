@@ -34,6 +34,7 @@ class Config:
     class_weights: bool = True
     augment: bool = False  # horizontal flips (and cached flipped features for the head)
     tta: bool = False  # average predictions over the painting and its mirror image
+    refit: bool = False  # after choosing the epoch count on validation, retrain the head on train + validation
     fine_tune_epochs: int = 0
     fine_tune_layers: int = 20  # top backbone layers unfrozen in stage 2 (BatchNorm stays frozen)
     fine_tune_learning_rate: float = 1e-5
@@ -64,6 +65,8 @@ class Config:
             raise ValueError(f"scales must be distinct positive integers, got {self.scales}")
         if not 0 <= self.test_fraction < 1 or not 0 <= self.val_fraction < 1:
             raise ValueError("test and validation fractions must lie in [0, 1)")
+        if self.refit and self.fine_tune_epochs:
+            raise ValueError("refit applies to the head stage only; it cannot be combined with fine-tuning")
         if self.strategy not in ("default", "mirrored", "multi-worker"):
             raise ValueError(f"unknown strategy {self.strategy!r}")
 

@@ -91,7 +91,7 @@ def cached_features(extractor, root: Path, paintings: pd.DataFrame, config: Conf
     return np.stack([np.load(f) for f in files])
 
 
-def _stage_callbacks(stage_dir: Path, config: Config, monitor: str, extra=()) -> list:
+def _stage_callbacks(stage_dir: Path, config: Config, monitor: str, extra=(), early_stopping: bool = True) -> list:
     import keras
 
     history_csv = stage_dir / "history.csv"
@@ -100,15 +100,14 @@ def _stage_callbacks(stage_dir: Path, config: Config, monitor: str, extra=()) ->
         logged = pd.read_csv(history_csv)
         if monitor in logged and len(logged):
             best_so_far = float(logged[monitor].min())
-    return [
-        keras.callbacks.BackupAndRestore(str(stage_dir / "backup")),
-        keras.callbacks.CSVLogger(str(history_csv), append=True),
+    stopping = [
         keras.callbacks.ModelCheckpoint(str(stage_dir / "best.weights.h5"), monitor=monitor,
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=best_so_far),
         keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True),
-        *extra,
-    ]
+    ] if early_stopping else []
+    return [keras.callbacks.BackupAndRestore(str(stage_dir / "backup")),
+            keras.callbacks.CSVLogger(str(history_csv), append=True), *stopping, *extra]
 
 
 def _compile(model, learning_rate: float, config: Config) -> None:
@@ -122,17 +121,24 @@ def _compile(model, learning_rate: float, config: Config) -> None:
 
 
 def _run_stage(name: str, state: Path, model, fit_kwargs: dict, config: Config, has_val: bool,
-               callbacks=()) -> None:
-    """Fit one stage with checkpoints; a stage already finished (on resume) just reloads its best weights."""
+               callbacks=(), keep_last: bool = False) -> None:
+    """Fit one stage with checkpoints; a stage already finished (on resume) just reloads its weights.
+
+    The stage ends with its best weights (lowest validation loss, else training loss), or with
+    the last epoch's when ``keep_last`` (a fixed number of epochs chosen beforehand).
+    """
     stage_dir = state / name
     stage_dir.mkdir(parents=True, exist_ok=True)
-    best = stage_dir / "best.weights.h5"
+    final = stage_dir / ("last.weights.h5" if keep_last else "best.weights.h5")
     if not (stage_dir / "done").exists():
         monitor = "val_loss" if has_val else "loss"
-        model.fit(**fit_kwargs, callbacks=_stage_callbacks(stage_dir, config, monitor, callbacks), verbose=2)
+        stage_callbacks = _stage_callbacks(stage_dir, config, monitor, callbacks, early_stopping=not keep_last)
+        model.fit(**fit_kwargs, callbacks=stage_callbacks, verbose=2)
+        if keep_last:
+            model.save_weights(final)
         (stage_dir / "done").touch()
-    if best.is_file():
-        model.load_weights(best)
+    if final.is_file():
+        model.load_weights(final)
 
 
 def _read_history(state: Path, stages: list[str]) -> pd.DataFrame:
@@ -164,6 +170,96 @@ def _prepare_split(dataset: Dataset, config: Config, state: Path, resume: bool) 
         table["split"] = split_paintings(table, config.test_fraction, config.val_fraction, config.seed)
         table[["path", "artist", "label", "sha1", "split"]].to_csv(split_csv, index=False)
     return table
+
+
+def _train_head(model, config: Config, dataset: Dataset, parts: dict, state: Path, strategy, cache: Path,
+                weights, progress: bool, callbacks, stages: list) -> dict | None:
+    """Stage 1: the head on cached backbone features. Returns validation metrics (before any refit)."""
+    n_classes = len(dataset.classes)
+    one_hot = np.eye(n_classes, dtype=np.float32)
+    models.freeze_backbone(model)
+    extractor = models.feature_extractor(model)
+
+    def features(part, flip=False):
+        return cached_features(extractor, dataset.root, part, config, cache, flip, progress)
+
+    def inputs(part):
+        x, y = features(part), one_hot[part["label"]]
+        if config.augment:
+            x, y = np.concatenate([x, features(part, flip=True)]), np.concatenate([y, y])
+        return x, y
+
+    x_train, y_train = inputs(parts["train"])
+    has_val = len(parts["val"]) > 0
+    fit = {"x": x_train, "y": y_train, "epochs": config.epochs, "batch_size": config.batch_size,
+           "class_weight": weights, "shuffle": True}
+    if has_val:
+        fit["validation_data"] = (features(parts["val"]), one_hot[parts["val"]["label"]])
+    head = model.get_layer("head")
+    initial = state / "initial_head.weights.h5"
+    if not initial.is_file():
+        head.save_weights(initial)
+    with strategy.scope():
+        _compile(head, config.learning_rate, config)
+    print(f"Stage 1: training the head on {len(x_train)} cached feature vectors")
+    _run_stage("head", state, head, fit, config, has_val, callbacks)
+    stages.append("head")
+    if not has_val:
+        return None
+    probs = np.asarray(head.predict(fit["validation_data"][0], verbose=0))
+    if config.tta:
+        probs = (probs + np.asarray(head.predict(features(parts["val"], flip=True), verbose=0))) / 2
+    validation = evaluate.compute_metrics(parts["val"]["label"].to_numpy(), probs, dataset.classes)
+
+    if config.refit:
+        logged = pd.read_csv(state / "head" / "history.csv").drop_duplicates("epoch", keep="last")
+        epochs = int(logged["val_loss"].idxmin() - logged.index[0] + 1)
+        both = pd.concat([parts["train"], parts["val"]])
+        x_all, y_all = inputs(both)
+        refit_weights = class_weights(both["label"], n_classes) if config.class_weights else None
+        head.load_weights(initial)
+        with strategy.scope():
+            _compile(head, config.learning_rate, config)
+        print(f"Refit: the head again from scratch on train + validation ({len(x_all)} vectors), "
+              f"{epochs} epochs as chosen on validation")
+        refit = {"x": x_all, "y": y_all, "epochs": epochs, "batch_size": config.batch_size,
+                 "class_weight": refit_weights, "shuffle": True}
+        _run_stage("refit", state, head, refit, config, False, callbacks, keep_last=True)
+        stages.append("refit")
+    return validation
+
+
+def _train_on_images(model, config: Config, dataset: Dataset, parts: dict, state: Path, strategy, weights,
+                     callbacks, stages: list) -> None:
+    """Stage 2 (fine-tuning a pretrained backbone) or end-to-end training, streaming paintings with tf.data."""
+    n_classes = len(dataset.classes)
+    if config.pretrained:
+        unfrozen = models.set_fine_tuning(model, config.fine_tune_layers)
+        learning_rate, epochs, stage = config.fine_tune_learning_rate, config.fine_tune_epochs, "fine_tune"
+        print(f"Stage 2: fine-tuning the top {unfrozen} backbone layers (BatchNorm frozen)")
+    else:
+        learning_rate, epochs, stage = config.learning_rate, config.epochs, "end_to_end"
+        print(f"Training {config.backbone} end to end")
+    image_cache = state / "image_cache"  # decoded uint8 paintings, per run (deleted when it finishes)
+    image_cache.mkdir(parents=True, exist_ok=True)
+    for stale in image_cache.glob("*.lockfile"):  # left by a killed run
+        stale.unlink()
+
+    def stream(part, training):
+        key = hashlib.sha1("".join(part["sha1"]).encode()).hexdigest()[:16]
+        return tf_image_dataset([str(dataset.root / p) for p in part["path"]], part["label"].to_numpy(),
+                                config.input_size, n_classes, config.batch_size, shuffle=training,
+                                augment=training and config.augment, cache=str(image_cache / key),
+                                seed=config.seed)
+
+    has_val = len(parts["val"]) > 0
+    fit = {"x": stream(parts["train"], True), "epochs": epochs, "class_weight": weights}
+    if has_val:
+        fit["validation_data"] = stream(parts["val"], False)
+    with strategy.scope():
+        _compile(model, learning_rate, config)
+    _run_stage(stage, state, model, fit, config, has_val, callbacks)
+    stages.append(stage)
 
 
 def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = None, resume: bool = False,
@@ -200,7 +296,6 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
     n_classes = len(dataset.classes)
     weights = class_weights(parts["train"]["label"], n_classes) if config.class_weights else None
     has_val = len(parts["val"]) > 0
-    one_hot = np.eye(n_classes, dtype=np.float32)
 
     strategy = make_strategy(config.strategy)
     if config.strategy != "default":
@@ -208,56 +303,13 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = models.build_model(config, n_classes)
-    stages = []
+    stages, validation = [], None
     if config.pretrained:
-        models.freeze_backbone(model)
-        extractor = models.feature_extractor(model)
-
-        def features(part, flip=False):
-            return cached_features(extractor, dataset.root, part, config, cache, flip, progress)
-
-        x_train, y_train = features(parts["train"]), one_hot[parts["train"]["label"]]
-        if config.augment:
-            x_train = np.concatenate([x_train, features(parts["train"], flip=True)])
-            y_train = np.concatenate([y_train, y_train])
-        fit = {"x": x_train, "y": y_train, "epochs": config.epochs, "batch_size": config.batch_size,
-               "class_weight": weights, "shuffle": True}
-        if has_val:
-            fit["validation_data"] = (features(parts["val"]), one_hot[parts["val"]["label"]])
-        head = model.get_layer("head")
-        with strategy.scope():
-            _compile(head, config.learning_rate, config)
-        print(f"Stage 1: training the head on {len(x_train)} cached feature vectors")
-        _run_stage("head", state, head, fit, config, has_val, callbacks)
-        stages.append("head")
+        validation = _train_head(model, config, dataset, parts, state, strategy, cache, weights, progress,
+                                 callbacks, stages)
     if not config.pretrained or config.fine_tune_epochs:
-        if config.pretrained:
-            unfrozen = models.set_fine_tuning(model, config.fine_tune_layers)
-            learning_rate, epochs, stage = config.fine_tune_learning_rate, config.fine_tune_epochs, "fine_tune"
-            print(f"Stage 2: fine-tuning the top {unfrozen} backbone layers (BatchNorm frozen)")
-        else:
-            learning_rate, epochs, stage = config.learning_rate, config.epochs, "end_to_end"
-            print(f"Training {config.backbone} end to end")
-        image_cache = state / "image_cache"  # decoded uint8 paintings, per run (deleted when it finishes)
-        image_cache.mkdir(parents=True, exist_ok=True)
-        for stale in image_cache.glob("*.lockfile"):  # left by a killed run
-            stale.unlink()
-
-        def stream(part, training):
-            key = hashlib.sha1("".join(part["sha1"]).encode()).hexdigest()[:16]
-            return tf_image_dataset([str(dataset.root / p) for p in part["path"]], part["label"].to_numpy(),
-                                    config.input_size, n_classes, config.batch_size, shuffle=training,
-                                    augment=training and config.augment, cache=str(image_cache / key),
-                                    seed=config.seed)
-
-        fit = {"x": stream(parts["train"], True), "epochs": epochs, "class_weight": weights}
-        if has_val:
-            fit["validation_data"] = stream(parts["val"], False)
-        with strategy.scope():
-            _compile(model, learning_rate, config)
-        _run_stage(stage, state, model, fit, config, has_val, callbacks)
-        stages.append(stage)
-
+        _train_on_images(model, config, dataset, parts, state, strategy, weights, callbacks, stages)
+        validation = None  # the backbone changed: cached features no longer describe the model
     history = _read_history(state, stages)
 
     def score(part):
@@ -265,7 +317,8 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
                                                config.input_size, tta=config.tta, progress=progress)
         return evaluate.compute_metrics(part["label"].to_numpy(), probs, dataset.classes)
 
-    validation = score(parts["val"]) if has_val else None
+    if validation is None and has_val:
+        validation = score(parts["val"])
     if validation:
         print(f"Validation: {evaluate.summary_line(validation)}")
     metrics = score(parts["test"]) if len(parts["test"]) else dict(validation)

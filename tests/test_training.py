@@ -123,3 +123,14 @@ def test_killed_run_resumes_from_its_checkpoint(styles_dataset, tmp_path):
     bundle = load_bundle(out)
     assert bundle.history["epoch"].tolist() == list(range(1, 9))
     assert bundle.split["split"].tolist() == split_before["split"].tolist()
+
+
+def test_refit_retrains_the_head_on_train_and_validation_for_the_chosen_epochs(styles_dataset, tmp_path):
+    bundle = load_bundle(train(styles_dataset, tmp_path / "refit", tiny_config(epochs=12, patience=4, refit=True),
+                               progress=False))
+    history = bundle.history
+    head = history[history["stage"] == "head"].reset_index(drop=True)
+    chosen = int(head["val_loss"].idxmin()) + 1
+    assert (history["stage"] == "refit").sum() == chosen
+    assert bundle.manifest["validation_metrics"]["n_images"] == (bundle.split["split"] == "val").sum()
+    assert bundle.metrics["top1"] >= 0.75
