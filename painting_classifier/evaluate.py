@@ -10,20 +10,25 @@ from .data import tf_image_dataset
 SUMMARY_KEYS = ("n_images", "top1", "top5", "balanced_accuracy", "macro_f1")
 
 
-def predict_probabilities(model, paths: list[str], input_size: int, batch_size: int = 16,
+def predict_probabilities(model, paths: list[str], input_size: int, batch_size: int = 4,
                           tta: bool = False, progress: bool = True) -> np.ndarray:
     """Class probabilities for image files, streamed through tf.data (optionally averaged with mirror images)."""
     import tensorflow as tf
 
+    from .models import compiled_forward
+
     n_classes = model.output_shape[-1]
     batches = tf_image_dataset(paths, None, input_size, n_classes, batch_size)
+    run = compiled_forward(model)
+
+    def forward(images):
+        probs = run(images)
+        return (probs + run(tf.image.flip_left_right(images))) / 2 if tta else probs
+
     out = []
     with tqdm(total=len(paths), desc="Predicting", unit="img", disable=not progress) as bar:
         for images, _ in batches:
-            probs = model(images, training=False)
-            if tta:
-                probs = (probs + model(tf.image.flip_left_right(images), training=False)) / 2
-            out.append(np.asarray(probs))
+            out.append(forward(images).numpy())
             bar.update(len(images))
     return np.concatenate(out) if out else np.zeros((0, n_classes), np.float32)
 

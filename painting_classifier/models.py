@@ -113,6 +113,18 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
     return model
 
 
+def compiled_forward(model: keras.Model):
+    """``model(images, training=False)`` as one compiled graph for any batch size.
+
+    Eager calls of a many-view model at large inputs hold on to far more memory and time.
+    """
+    import tensorflow as tf
+
+    size = model.input_shape[1]
+    spec = tf.TensorSpec((None, size, size, 3), tf.float32)
+    return tf.function(lambda images: model(images, training=False), input_signature=[spec])
+
+
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The model up to the pooled features the head reads."""
     return keras.Model(model.inputs, model.get_layer(FEATURES).output)

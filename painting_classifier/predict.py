@@ -25,8 +25,9 @@ class Predictor:
         self.input_size = bundle.input_size
         self.tta = bundle.config.tta if tta is None else tta
         self.names = bundle.display_names
-        spec = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
-        self._forward = tf.function(lambda x: self.model(x, training=False), input_signature=[spec])
+        from .models import compiled_forward
+
+        self._forward = compiled_forward(self.model)
         self._gradcam_model = None
         if warm_up:
             self._forward(tf.zeros((2 if self.tta else 1, self.input_size, self.input_size, 3)))

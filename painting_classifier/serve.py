@@ -9,6 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from . import plots
+from .data import label_from_filename, normalise_name
 from .images import load_rgb
 from .predict import Predictor
 
@@ -57,8 +58,9 @@ def artist_card(row: pd.Series, probability: float) -> str:
     lines = [f"### {row['name']}", f"**{facts}**" if facts else "", "", _first_sentences(row.get("bio", ""))]
     if str(row.get("wikipedia", "")).startswith("http"):
         lines += ["", f"[Read more on Wikipedia]({row['wikipedia']})"]
-    lines += ["", f"<sub>{int(row.get('paintings', 0))} of this artist's paintings were in the training data "
-              f"· model confidence {probability:.0%}</sub>"]
+    trained_on = int(row.get("train_paintings", row.get("paintings", 0)))
+    lines += ["", f"<sub>The model learned this artist from {trained_on} painting{'s' * (trained_on != 1)}"
+              f" · confidence {probability:.0%}</sub>"]
     return "\n".join(lines)
 
 
@@ -128,6 +130,7 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None) -> gr.Blo
     rows = bundle.artists.set_index("name", drop=False)
     display = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
     min_side = max(predictor.input_size, 640)
+    names_by_key = {normalise_name(n): n for n in bundle.artists["name"]}
 
     def identify(payload, top_k):
         painting = _read(payload, min_side)
@@ -159,16 +162,10 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None) -> gr.Blo
                     "painted it — and where the network looked.")
         with gr.Tab("Identify"):
             with gr.Row():
-                with gr.Column(scale=1):
+                with gr.Column(scale=1) as input_column:
                     image = gr.Image(label="Painting", type="filepath", image_mode=None,
                                      sources=["upload", "clipboard"], height=420)
                     top_k = gr.Slider(1, 10, value=DEFAULT_TOP_K, step=1, label="Top-k artists")
-                    example_files = _examples(examples_dir) if examples_dir else []
-                    if example_files:
-                        gr.Examples([[str(p), DEFAULT_TOP_K] for p in example_files], inputs=[image, top_k],
-                                    label="Public-domain paintings from the test split",
-                                    example_labels=[re.sub(r"_\d+$", "", p.stem).replace("_", " ")
-                                                    for p in example_files])
                 with gr.Column(scale=1):
                     note = gr.Markdown(elem_id="confidence-note")
                     label = gr.Label(label="Most likely artists", elem_id="prediction")
@@ -176,11 +173,23 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None) -> gr.Blo
                 with gr.Column(scale=1):
                     heatmap = gr.Image(label="Where the model looked (Grad-CAM)", interactive=False, height=420,
                                        format="jpeg", elem_id="gradcam")
-            event = gr.on([image.change, top_k.release], identify, inputs=[image, top_k],
+            # user actions only (.input, not .change): example clicks show their cached results instead
+            event = gr.on([image.input, top_k.release], identify, inputs=[image, top_k],
                           outputs=[label, card, note], api_name="predict", preprocess=False,
                           concurrency_id="model")
             event.success(explain, inputs=[image], outputs=[heatmap], api_name="explain", preprocess=False,
                           concurrency_id="model")
+            image.clear(lambda: (None, "", "", None), outputs=[label, card, note, heatmap], api_visibility="private")
+            example_files = _examples(examples_dir) if examples_dir else []
+            if example_files:
+                with input_column:
+                    gr.Examples([[str(p), DEFAULT_TOP_K] for p in example_files], inputs=[image, top_k],
+                                outputs=[label, card, note, heatmap],
+                                fn=lambda payload, k: (*identify(payload, k), explain(payload)),
+                                cache_examples=True, cache_mode="lazy", preprocess=False,
+                                label="Public-domain paintings from the test split",
+                                example_labels=[names_by_key.get(normalise_name(label_from_filename(p)), p.stem)
+                                                for p in example_files])
         with gr.Tab("Training"):
             gr.Markdown("How this model learned, from the files in its bundle (no retraining). "
                         "Steps count epochs across training stages.")

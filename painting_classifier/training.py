@@ -73,14 +73,15 @@ def cached_features(extractor, root: Path, paintings: pd.DataFrame, config: Conf
     missing = [i for i, f in enumerate(files) if not f.is_file()]
     if missing:
         paths = [str(root / paintings["path"].iloc[i]) for i in missing]
-        batches = tf_image_dataset(paths, None, config.input_size, 1, batch_size=8)
+        batches = tf_image_dataset(paths, None, config.input_size, 1, batch_size=4)
+        forward = models.compiled_forward(extractor)
         desc = "Computing features" + (" (mirrored)" if flip else "")
         with tqdm(total=len(missing), desc=desc, unit="img", disable=not progress) as bar:
             position = 0
             for images, _ in batches:
                 if flip:
                     images = tf.image.flip_left_right(images)
-                feats = np.asarray(extractor(images, training=False))
+                feats = forward(images).numpy()
                 for row in feats:
                     target = files[missing[position]]
                     tmp = target.with_suffix(".tmp.npy")
