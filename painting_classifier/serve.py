@@ -82,6 +82,10 @@ def model_card(predictor: Predictor) -> str:
     stages = "a classifier head trained on cached backbone features" if config.pretrained else "end-to-end training"
     if config.pretrained and config.fine_tune_epochs:
         stages += f", then fine-tuning of the top {config.fine_tune_layers} backbone layers (BatchNorm frozen)"
+    history = bundle.history
+    if config.refit and "stage" in history and (history["stage"] == "refit").any():
+        stages += (f"; then the head was trained again on train + validation for the "
+                   f"{int((history['stage'] == 'refit').sum())} epochs that validation chose")
     weights = "ImageNet weights" if config.weights == "imagenet" else f"weights: {config.weights}"
 
     def pct(key):
@@ -101,8 +105,7 @@ no painting on two sides). Source: `{Path(str(manifest.get('data', '?'))).name}`
 **Model.** Backbone `{config.backbone}` ({weights}), views of {config.view_side} px: {scales}
 (input {bundle.input_size} px). Training: {stages}; Adam, learning rate {config.learning_rate:g},
 batch {config.batch_size}, early stopping on validation loss (patience {config.patience}),
-{'class weights total/(artists·count)' if config.class_weights else 'no class weights'}
-{', mirrored paintings as augmentation' if config.augment else ''}{', label smoothing ' + str(config.label_smoothing) if config.label_smoothing else ''}.
+{'class weights total/(artists·count)' if config.class_weights else 'no class weights'}{', mirrored paintings as augmentation' if config.augment else ''}{', label smoothing ' + str(config.label_smoothing) if config.label_smoothing else ''}.
 
 **Test metrics** (held-out test split, {metrics.get('n_images', 0)} paintings): top-1 {pct('top1')},
 top-5 {pct('top5')}, balanced accuracy {pct('balanced_accuracy')}, macro-F1

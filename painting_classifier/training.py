@@ -332,9 +332,11 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
         return out
     artists = dataset.artists[["name", "years", "genre", "nationality", "bio", "wikipedia", "label_name"]].copy()
     artists["paintings"] = dataset.counts().to_numpy()
-    artists["train_paintings"] = parts["train"]["artist"].value_counts().reindex(dataset.classes, fill_value=0).to_numpy()
-    train_weights = class_weights(parts["train"]["label"], n_classes)
-    artists["class_weight"] = [train_weights[i] for i in range(n_classes)]
+    # what the final weights were fitted on: the train split, plus validation after a refit
+    fitted = pd.concat([parts["train"], parts["val"]]) if "refit" in stages else parts["train"]
+    artists["train_paintings"] = fitted["artist"].value_counts().reindex(dataset.classes, fill_value=0).to_numpy()
+    fitted_weights = class_weights(fitted["label"], n_classes)
+    artists["class_weight"] = [fitted_weights[i] for i in range(n_classes)]
     split = table[["path", "artist", "sha1", "split"]]
     save_bundle(out, model, config, artists, history, split, metrics, dataset.skipped, str(dataset.root))
     if save_h5:
