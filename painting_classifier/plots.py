@@ -24,9 +24,14 @@ def curves(history: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Long frame (step, value, series) of train vs validation ``metric``, plus a vertical
     two-point series marking the best epoch, ready for ``gr.LinePlot(color="series")``."""
     rows = []
+    stage = history["stage"] if "stage" in history else pd.Series("", index=history.index)
+    first = stage.iloc[0] if len(stage) else ""
+    # later stages (fine-tuning, refit) get series of their own, so their lines do not join the first's
+    suffix = stage.map(lambda s: "" if s == first else f" ({str(s).replace('_', ' ')})")
     for column, name in ((metric, "train"), (f"val_{metric}", "validation")):
         if column in history:
-            rows.append(pd.DataFrame({"step": history["step"], "value": history[column], "series": name}))
+            part = pd.DataFrame({"step": history["step"], "value": history[column], "series": name + suffix})
+            rows.append(part.dropna(subset=["value"]))
     frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["step", "value", "series"])
     best = best_epoch(history)
     if best is not None and len(frame):
