@@ -46,12 +46,6 @@ def make_strategy(name: str):
     raise ValueError(f"unknown strategy {name!r}")
 
 
-def _is_chief(strategy) -> bool:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return resolver is None or resolver.task_type in (None, "chief") or (
-        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().jobs)
-
-
 def _features_key(config: Config) -> str:
     weights = config.weights
     if weights not in ("imagenet", "none") and Path(weights).is_file():
@@ -328,7 +322,7 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
         metrics["validation"] = {k: validation[k] for k in evaluate.SUMMARY_KEYS}
     print(f"Test: {evaluate.summary_line(metrics)}")
 
-    if not _is_chief(strategy):
+    if not strategy.extended.should_checkpoint:  # multi-worker: only the chief writes the bundle
         return out
     artists = dataset.artists[["name", "years", "genre", "nationality", "bio", "wikipedia", "label_name"]].copy()
     artists["paintings"] = dataset.counts().to_numpy()
