@@ -208,7 +208,7 @@ def _train_head(model, config: Config, dataset: Dataset, parts: dict, state: Pat
 
     if config.refit:
         logged = pd.read_csv(state / "head" / "history.csv").drop_duplicates("epoch", keep="last")
-        epochs = int(logged["val_loss"].idxmin() - logged.index[0] + 1)
+        epochs = int(logged.loc[logged["val_loss"].idxmin(), "epoch"]) + 1  # CSVLogger counts from 0
         both = pd.concat([parts["train"], parts["val"]])
         x_all, y_all = inputs(both)
         refit_weights = class_weights(both["label"], n_classes) if config.class_weights else None
