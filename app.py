@@ -1,4 +1,4 @@
-"""Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share]``."""
+"""Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]``."""
 import argparse
 import os
 import sys
@@ -16,13 +16,16 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
                         help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument("--runtime", choices=["auto", "tflite", "keras"], default="auto",
+                        help="predict with a TFLite conversion of the model (faster on CPU) or with Keras "
+                        "(default: auto = TFLite where the model converts)")
     args = parser.parse_args(argv)
 
     from painting_classifier import BundleError, Predictor
     from painting_classifier.serve import build_demo, launch
 
     try:
-        predictor = Predictor.from_bundle(args.model)
+        predictor = Predictor.from_bundle(args.model, runtime=args.runtime)
     except BundleError as exc:
         print(f"error: {exc}\nTrain one with: python train.py --recipe default --data DATA --out {args.model}",
               file=sys.stderr)

@@ -42,6 +42,11 @@ EXPERIMENTS: dict[str, dict] = {
                                  "augment": True, "label_smoothing": 0.1},
     "lite0 1x+2x+3x 224 +flip+ls": {"backbone": "lite0", "scales": [1, 2, 3], **HEAD, "augment": True,
                                     "label_smoothing": 0.1},
+    # style statistics of the intermediate stages; standardised features need a slower, L2-regularised head
+    "lite0 1x+2x 224 +style stats +flip+ls": {"backbone": "lite0", "scales": [1, 2], "style_stats": True, **HEAD,
+                                              "augment": True, "label_smoothing": 0.1},
+    "lite0 1x+2x 224 +style stats +flip+ls, L2 head lr 1e-4": {
+        **{k: v for k, v in RECIPES["default"].items() if k != "refit"}},
     "lite2 whole 260 +flip+ls": {"backbone": "lite2", **HEAD, "augment": True, "label_smoothing": 0.1},
     "lite2 1x+2x 260 +flip+ls": {"backbone": "lite2", "scales": [1, 2], **HEAD, "augment": True,
                                  "label_smoothing": 0.1},
@@ -61,7 +66,9 @@ def run(name: str, overrides: dict, data: Path, out_root: Path) -> dict:
     val, test = manifest["validation_metrics"], manifest["test_metrics"]
     size_mb = (bundle / "model.keras").stat().st_size / 1e6
     return {"recipe": name, "backbone": config.backbone, "views": "+".join(f"{k}x" for k in config.scales),
-            "view_px": config.view_side, "head": f"hidden {config.head_units}" if config.head_units else "linear",
+            "view_px": config.view_side, "style_stats": config.style_stats,
+            "head": f"hidden {config.head_units}" if config.head_units else "linear",
+            "head_l2": config.head_l2, "learning_rate": config.learning_rate, "refit": config.refit,
             "augment": config.augment, "label_smoothing": config.label_smoothing, "tta": config.tta,
             "class_weights": config.class_weights, "fine_tune_epochs": config.fine_tune_epochs,
             "val_top1": val["top1"], "val_top5": val["top5"], "val_balanced": val["balanced_accuracy"],

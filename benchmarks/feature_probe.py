@@ -22,19 +22,32 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DIM = 1280  # EfficientNet-Lite feature width
-# name -> [(backbone, scales of the cached features, which scale blocks to use)]
+STYLE_DIM = 2 * (40 + 80 + 112 + 192 + 320)  # Lite0 style statistics: mean and std of five stages
+# name -> [(backbone, scales of the cached features, style statistics cached?, which scale blocks, which part)]
+# part: "gap" = pooled top features, "style" = style statistics, "all" = both
 FEATURE_SETS = {
-    "lite0 whole painting": [("lite0", [1, 2, 3], [0])],
-    "lite0 2x tiles": [("lite0", [1, 2, 3], [1])],
-    "lite0 3x tiles": [("lite0", [1, 2, 3], [2])],
-    "lite0 whole + 2x": [("lite0", [1, 2, 3], [0, 1])],
-    "lite0 2x + 3x": [("lite0", [1, 2, 3], [1, 2])],
-    "lite0 whole + 2x + 3x": [("lite0", [1, 2, 3], [0, 1, 2])],
-    "lite2 whole painting": [("lite2", [1, 2], [0])],
-    "lite2 2x tiles": [("lite2", [1, 2], [1])],
-    "lite2 whole + 2x": [("lite2", [1, 2], [0, 1])],
-    "lite0 whole+2x+3x & lite2 whole+2x": [("lite0", [1, 2, 3], [0, 1, 2]), ("lite2", [1, 2], [0, 1])],
+    "lite0 whole painting": [("lite0", [1, 2, 3], False, [0], "gap")],
+    "lite0 2x tiles": [("lite0", [1, 2, 3], False, [1], "gap")],
+    "lite0 3x tiles": [("lite0", [1, 2, 3], False, [2], "gap")],
+    "lite0 whole + 2x": [("lite0", [1, 2, 3], False, [0, 1], "gap")],
+    "lite0 2x + 3x": [("lite0", [1, 2, 3], False, [1, 2], "gap")],
+    "lite0 whole + 2x + 3x": [("lite0", [1, 2, 3], False, [0, 1, 2], "gap")],
+    "lite2 whole painting": [("lite2", [1, 2], False, [0], "gap")],
+    "lite2 2x tiles": [("lite2", [1, 2], False, [1], "gap")],
+    "lite2 whole + 2x": [("lite2", [1, 2], False, [0, 1], "gap")],
+    "lite0 whole+2x+3x & lite2 whole+2x": [("lite0", [1, 2, 3], False, [0, 1, 2], "gap"),
+                                           ("lite2", [1, 2], False, [0, 1], "gap")],
+    "lite0 style statistics, whole painting": [("lite0", [1, 2], True, [0], "style")],
+    "lite0 style statistics, whole + 2x": [("lite0", [1, 2], True, [0, 1], "style")],
+    "lite0 whole + 2x, pooled + style statistics": [("lite0", [1, 2], True, [0, 1], "all")],
 }
+
+
+def columns(style: bool, blocks: list[int], part: str) -> list[int]:
+    """Positions of the chosen scale blocks and part in the cached feature vector."""
+    width = DIM + (STYLE_DIM if style else 0)
+    start, stop = {"gap": (0, DIM), "style": (DIM, width), "all": (0, width)}[part]
+    return [k * width + c for k in blocks for c in range(start, stop)]
 
 
 def main() -> None:
@@ -49,6 +62,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/best-artworks-sample")
     parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--only", help="score only the feature sets whose names contain this text "
+                        "(their rows replace the old ones in the CSV)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -62,21 +77,23 @@ def main() -> None:
 
     cache: dict = {}
 
-    def features(backbone, scales, flip):
-        key = (backbone, tuple(scales), flip)
+    def features(backbone, scales, style, flip):
+        key = (backbone, tuple(scales), style, flip)
         if key not in cache:
-            config = Config(backbone=backbone, scales=scales)
+            config = Config(backbone=backbone, scales=scales, style_stats=style)
             extractor = feature_extractor(build_model(config, len(bundle.classes)))
             cache[key] = cached_features(extractor, args.data.resolve(), paintings, config, default_cache_dir(),
                                          flip=flip, progress=True)
         return cache[key]
 
     def feature_set(parts, flip):
-        return np.concatenate([features(b, s, flip)[:, [c for k in blocks for c in range(k * DIM, (k + 1) * DIM)]]
-                               for b, s, blocks in parts], axis=1)
+        return np.concatenate([features(b, s, style, flip)[:, columns(style, blocks, part)]
+                               for b, s, style, blocks, part in parts], axis=1)
 
     rows = []
     for name, parts in FEATURE_SETS.items():
+        if args.only and args.only not in name:
+            continue
         x, x_flip = feature_set(parts, False), feature_set(parts, True)
         probs = np.zeros((len(y), len(bundle.classes)))
         for k in range(args.folds):
@@ -90,9 +107,12 @@ def main() -> None:
                      "cv_top5": round(float(top5), 3), "cv_balanced": round(balanced_accuracy_score(y, pred), 3)})
         print(rows[-1], flush=True)
     out = ROOT / "benchmarks" / "results" / "feature_probe.csv"
-    pd.DataFrame(rows).to_csv(out, index=False)
-    print(pd.DataFrame(rows).to_string(index=False))
-
+    table = pd.DataFrame(rows)
+    if args.only and out.is_file():
+        old = pd.read_csv(out)
+        table = pd.concat([old[~old["features"].isin(table["features"])], table], ignore_index=True)
+    table.to_csv(out, index=False)
+    print(table.to_string(index=False))
 
 if __name__ == "__main__":
     main()

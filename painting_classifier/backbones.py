@@ -43,12 +43,20 @@ def lite_blocks(variant: str) -> list[dict]:
         f_in, f_out = _round_filters(f_in, width), _round_filters(f_out, width)
         for r in range(repeats):
             blocks.append({"kernel": kernel, "stride": stride if r == 0 else 1, "expand": expand,
-                           "filters_in": f_in if r == 0 else f_out, "filters_out": f_out})
+                           "filters_in": f_in if r == 0 else f_out, "filters_out": f_out, "stage": i,
+                           "stage_end": r == repeats - 1})
     return blocks
 
 
-def efficientnet_lite(x, variant: str = "lite0"):
-    """EfficientNet-Lite body (ReLU6, no squeeze-excite) as flat layers named ``{variant}_...``."""
+# Stages whose outputs carry the style statistics (texture at 1/8 to 1/32 of the view's resolution)
+STYLE_STAGES = (2, 3, 4, 5, 6)
+
+
+def efficientnet_lite(x, variant: str = "lite0", stage_outputs: list | None = None):
+    """EfficientNet-Lite body (ReLU6, no squeeze-excite) as flat layers named ``{variant}_...``.
+
+    If ``stage_outputs`` is a list, the outputs of the ``STYLE_STAGES`` are appended to it.
+    """
     p = variant
     x = layers.Rescaling(1 / 128.0, offset=-127.0 / 128.0, name=f"{p}_rescale")(x)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name=f"{p}_stem_conv")(x)
@@ -70,6 +78,8 @@ def efficientnet_lite(x, variant: str = "lite0"):
         x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_project_bn")(x)
         if block["stride"] == 1 and block["filters_in"] == block["filters_out"]:
             x = layers.Add(name=f"{name}_add")([x, shortcut])
+        if stage_outputs is not None and block["stage_end"] and block["stage"] in STYLE_STAGES:
+            stage_outputs.append(x)
     x = layers.Conv2D(1280, 1, use_bias=False, name=f"{p}_head_conv")(x)
     x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{p}_head_bn")(x)
     return layers.ReLU(6.0, name=f"{p}_head_relu")(x)

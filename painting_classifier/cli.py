@@ -26,8 +26,11 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scales", type=lambda s: [int(v) for v in s.split(",")],
                    help="comma-separated view scales: 1 = whole painting, k = k x k tiles at k-times resolution "
                    "(e.g. 1,2); default: 1")
+    p.add_argument("--style-stats", action=_BOOL, help="add channel means and standard deviations of the backbone's "
+                   "intermediate stages (texture statistics) to the pooled features; lite* only (default: off)")
     p.add_argument("--head-units", type=int, help="hidden units in the classifier head (default: 0 = none)")
     p.add_argument("--dropout", type=float, help=f"dropout before the softmax (default: {defaults.dropout})")
+    p.add_argument("--head-l2", type=float, help="L2 penalty on the softmax layer's weights (default: 0)")
     p.add_argument("--batch-size", type=int, help=f"batch size (default: {defaults.batch_size})")
     p.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default: {defaults.learning_rate})")
     p.add_argument("--epochs", type=int, help=f"maximum epochs (default: {defaults.epochs})")

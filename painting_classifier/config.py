@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BACKBONES = ("lite0", "lite2", "mobilenetv2", "efficientnetv2b0", "seed-cnn")
 # Input size each backbone was trained at (the seed CNN used 256 px).
 NATIVE_SIZE = {"lite0": 224, "lite2": 260, "mobilenetv2": 224, "efficientnetv2b0": 224, "seed-cnn": 256}
+
+
+def default_cache_dir() -> Path:
+    """Where backbone features and converted models are cached: $PAINTING_CLASSIFIER_CACHE or
+    ~/.cache/painting_classifier."""
+    env = os.environ.get("PAINTING_CLASSIFIER_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "painting_classifier"
 
 
 @dataclass
@@ -24,8 +32,10 @@ class Config:
     weights: str = "imagenet"  # imagenet | none | path to a weights file
     view_size: int | None = None  # side of each view fed to the backbone; None = backbone's native size
     scales: list[int] = field(default_factory=lambda: [1])  # 1 = whole painting, k = k*k tiles at k-times resolution
+    style_stats: bool = False  # add channel means/stds of intermediate backbone stages to the pooled features
     head_units: int = 0  # hidden Dense layer in the head (0 = none, as in the original)
     dropout: float = 0.5
+    head_l2: float = 0.0  # L2 penalty on the softmax layer's weights
     batch_size: int = 32
     learning_rate: float = 1e-4
     epochs: int = 100
@@ -65,6 +75,8 @@ class Config:
             raise ValueError(f"scales must be distinct positive integers, got {self.scales}")
         if not 0 <= self.test_fraction < 1 or not 0 <= self.val_fraction < 1:
             raise ValueError("test and validation fractions must lie in [0, 1)")
+        if self.style_stats and not self.backbone.startswith("lite"):
+            raise ValueError("style statistics are available for the EfficientNet-Lite backbones only")
         if self.refit and self.fine_tune_epochs:
             raise ValueError("refit applies to the head stage only; it cannot be combined with fine-tuning")
         if self.strategy not in ("default", "mirrored", "multi-worker"):
@@ -88,10 +100,10 @@ RECIPES: dict[str, dict] = {
     # The shipped model: chosen on validation data (docs/experiments.md)
     "default": {
         "backbone": "lite0",
-        "scales": [1, 2, 3],
-        "learning_rate": 1e-3,
-        "epochs": 200,
-        "patience": 30,
+        "scales": [1, 2],
+        "style_stats": True,
+        "head_l2": 1e-2,
+        "epochs": 300,
         "augment": True,
         "label_smoothing": 0.1,
         "refit": True,

@@ -1,7 +1,8 @@
 """The classifier: one flat functional graph from uint8-valued pixels to artist probabilities.
 
     image (S x S, S = max(scales) * view)  ->  MultiScaleViews  ->  backbone (flat)
-    ->  feature_pool (GAP)  ->  PoolViews  ->  head (Dropout [+ Dense] + Dense softmax)
+    ->  feature_pool (GAP) [+ style statistics of intermediate stages]  ->  PoolViews
+    ->  head (Dropout [+ Dense] + Dense softmax)
 
 Multi-scale views live inside the model, so whoever loads the bundle gets them.
 """
@@ -15,6 +16,8 @@ from .config import Config
 
 FEATURE_MAP_POOL = "feature_pool"  # the GAP layer; its input is the map Grad-CAM explains
 FEATURES = "features"  # pooled features the head reads (cached in stage 1)
+HEAD_STANDARDISE = "head_standardise"  # feature standardisation, adapted on the training features
+MIN_FEATURE_VARIANCE = 1e-4  # floor, so a channel constant in training cannot blow up on a new image
 
 
 @keras.saving.register_keras_serializable("painting_classifier")
@@ -39,8 +42,12 @@ class MultiScaleViews(layers.Layer):
         views = []
         for k in self.scales:
             side = k * v
-            scaled = images if side == full else ops.image.resize(
-                images, (side, side), interpolation="bilinear", antialias=True)
+            if side == full:
+                scaled = images
+            elif full % side == 0:  # box filter: exact for whole factors, and TFLite has it (not antialiased resize)
+                scaled = ops.average_pool(images, full // side, full // side, padding="valid")
+            else:
+                scaled = ops.image.resize(images, (side, side), interpolation="bilinear", antialias=True)
             tiles = ops.reshape(scaled, (-1, k, v, k, v, 3))
             tiles = ops.transpose(tiles, (0, 1, 3, 2, 4, 5))
             views.append(ops.reshape(tiles, (-1, k * k, v, v, 3)))
@@ -51,6 +58,23 @@ class MultiScaleViews(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "view_size": self.view_size, "scales": self.scales}
+
+
+@keras.saving.register_keras_serializable("painting_classifier")
+class StyleStatistics(layers.Layer):
+    """Channel means and standard deviations of feature maps (the diagonal of a Gram matrix,
+    as in style transfer): a list of (batch, H, W, C_i) -> (batch, 2 * sum C_i)."""
+
+    def call(self, feature_maps):
+        stats = []
+        for x in feature_maps:
+            mean = ops.mean(x, axis=(1, 2))
+            variance = ops.mean(ops.square(x - mean[:, None, None, :]), axis=(1, 2))
+            stats += [mean, ops.sqrt(variance + 1e-6)]  # epsilon: finite gradients on flat maps
+        return ops.concatenate(stats, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (None, 2 * sum(shape[-1] for shape in input_shape))
 
 
 @keras.saving.register_keras_serializable("painting_classifier")
@@ -81,12 +105,27 @@ def build_head(feature_dim: int, n_classes: int, config: Config) -> keras.Model:
     """Dropout (+ optional hidden Dense) + softmax over the artists; trained alone on cached features."""
     inputs = keras.Input((feature_dim,), name="head_input")
     x = inputs
+    if config.style_stats:  # texture statistics span four orders of magnitude: standardise them
+        x = layers.Normalization(name=HEAD_STANDARDISE)(x)
     if config.head_units:
         x = layers.Dropout(config.dropout, name="head_hidden_dropout")(x)
         x = layers.Dense(config.head_units, activation="relu", name="head_hidden")(x)
     x = layers.Dropout(config.dropout, name="head_dropout")(x)
-    outputs = layers.Dense(n_classes, activation="softmax", name="head_probabilities")(x)
+    regularizer = keras.regularizers.L2(config.head_l2) if config.head_l2 else None
+    outputs = layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer,
+                           name="head_probabilities")(x)
     return keras.Model(inputs, outputs, name="head")
+
+
+def adapt_head(head: keras.Model, features) -> None:
+    """Fit the head's feature standardisation (if it has one) to training ``features``."""
+    try:
+        layer = head.get_layer(HEAD_STANDARDISE)
+    except ValueError:
+        return
+    layer.adapt(features)
+    layer.adapt_variance.assign(ops.maximum(layer.adapt_variance, MIN_FEATURE_VARIANCE))
+    layer.finalize_state()
 
 
 def build_model(config: Config, n_classes: int, load_weights: bool = True) -> keras.Model:
@@ -98,13 +137,16 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
     if multi_view:
         x = MultiScaleViews(config.view_side, config.scales, name="views")(x)
     weights = config.weights if (load_weights and config.weights != "none") else None
+    stage_maps = []
     if config.backbone.startswith("lite"):
-        feature_map = backbones.efficientnet_lite(x, config.backbone)
+        feature_map = backbones.efficientnet_lite(x, config.backbone, stage_maps)
     elif config.backbone == "seed-cnn":
         feature_map = backbones.seed_cnn(x)
     else:
         feature_map = backbones.keras_application(x, config.backbone, weights)
     x = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
+    if config.style_stats:
+        x = layers.Concatenate(name="view_features")([x, StyleStatistics(name="style_stats")(stage_maps)])
     features = PoolViews(config.scales, name=FEATURES)(x) if multi_view else layers.Identity(name=FEATURES)(x)
     head = build_head(features.shape[-1], n_classes, config)
     model = keras.Model(inputs, head(features), name=f"painting_classifier_{config.backbone}")
@@ -132,7 +174,7 @@ def feature_extractor(model: keras.Model) -> keras.Model:
 
 def backbone_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Layers between the input and the feature pooling, in graph order."""
-    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views"}
+    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views", "style_stats", "view_features"}
     return [l for l in model.layers if l.name not in names_after and not isinstance(l, keras.layers.InputLayer)]
 
 

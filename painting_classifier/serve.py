@@ -87,6 +87,10 @@ def model_card(predictor: Predictor) -> str:
         stages += (f"; then the head was trained again on train + validation for the "
                    f"{int((history['stage'] == 'refit').sum())} epochs that validation chose")
     weights = "ImageNet weights" if config.weights == "imagenet" else f"weights: {config.weights}"
+    style = (", pooled features plus style statistics (channel means and standard deviations of five "
+             "intermediate stages, i.e. texture)") if config.style_stats else ""
+    runtime = ("a TensorFlow Lite (XNNPACK) conversion of the model" if predictor.runtime == "tflite"
+               else "the Keras model")
 
     def pct(key):
         return f"{metrics[key]:.1%}" if metrics.get(key) is not None else "n/a"
@@ -103,9 +107,10 @@ no painting on two sides). Source: `{Path(str(manifest.get('data', '?'))).name}`
 *Best Artworks of All Time* (ikarus777 on Kaggle, CC BY-NC-SA 4.0), so this model is for non-commercial use.
 
 **Model.** Backbone `{config.backbone}` ({weights}), views of {config.view_side} px: {scales}
-(input {bundle.input_size} px). Training: {stages}; Adam, learning rate {config.learning_rate:g},
+(input {bundle.input_size} px){style}. Training: {stages}; Adam, learning rate {config.learning_rate:g},
 batch {config.batch_size}, early stopping on validation loss (patience {config.patience}),
-{'class weights total/(artists·count)' if config.class_weights else 'no class weights'}{', mirrored paintings as augmentation' if config.augment else ''}{', label smoothing ' + str(config.label_smoothing) if config.label_smoothing else ''}.
+{'class weights total/(artists·count)' if config.class_weights else 'no class weights'}{', mirrored paintings as augmentation' if config.augment else ''}{', label smoothing ' + str(config.label_smoothing) if config.label_smoothing else ''}{f', L2 {config.head_l2:g} on the softmax weights' if config.head_l2 else ''}.
+Predictions here run on {runtime}.
 
 **Test metrics** (held-out test split, {metrics.get('n_images', 0)} paintings): top-1 {pct('top1')},
 top-5 {pct('top5')}, balanced accuracy {pct('balanced_accuracy')}, macro-F1

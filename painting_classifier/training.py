@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -18,17 +17,11 @@ from tqdm.auto import tqdm
 
 from . import evaluate, models
 from .bundle import save_bundle
-from .config import Config
+from .config import Config, default_cache_dir
 from .data import DataError, Dataset, class_weights, scan_dataset, split_paintings, tf_image_dataset
 
 STATE_DIR = "training"
-FEATURES_VERSION = "1"  # bump when feature extraction changes so stale caches are not reused
-
-
-def default_cache_dir() -> Path:
-    """Where backbone features are cached: $PAINTING_CLASSIFIER_CACHE or ~/.cache/painting_classifier."""
-    env = os.environ.get("PAINTING_CLASSIFIER_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "painting_classifier"
+FEATURES_VERSION = "2"  # bump when feature extraction changes so stale caches are not reused
 
 
 def make_strategy(name: str):
@@ -50,7 +43,7 @@ def _features_key(config: Config) -> str:
     weights = config.weights
     if weights not in ("imagenet", "none") and Path(weights).is_file():
         weights = hashlib.sha1(Path(weights).read_bytes()).hexdigest()
-    spec = [FEATURES_VERSION, config.backbone, weights, config.view_side, config.scales]
+    spec = [FEATURES_VERSION, config.backbone, weights, config.view_side, config.scales, config.style_stats]
     return f"{config.backbone}-" + hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
 
 
@@ -191,6 +184,7 @@ def _train_head(model, config: Config, dataset: Dataset, parts: dict, state: Pat
     if has_val:
         fit["validation_data"] = (features(parts["val"]), one_hot[parts["val"]["label"]])
     head = model.get_layer("head")
+    models.adapt_head(head, x_train)
     initial = state / "initial_head.weights.h5"
     if not initial.is_file():
         head.save_weights(initial)

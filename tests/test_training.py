@@ -10,6 +10,7 @@ from conftest import tiny_config
 from painting_classifier import Predictor, load_bundle
 from painting_classifier.bundle import BundleError
 from painting_classifier.data import class_weights
+from painting_classifier.models import MultiScaleViews
 from painting_classifier.training import train
 from synthetic import make_dataset
 
@@ -51,6 +52,29 @@ def test_bundle_round_trip_gives_identical_predictions(tiny_bundle, styles_datas
     assert all(name in bundle.display_names for name, _ in ranked)
 
 
+def test_tflite_runtime_predicts_like_the_keras_model(tiny_bundle, styles_dataset, feature_cache):
+    bundle = load_bundle(tiny_bundle)
+    fast, reference = Predictor(bundle, runtime="tflite"), Predictor(bundle, runtime="keras")
+    assert (fast.runtime, reference.runtime) == ("tflite", "keras")
+    for path in [styles_dataset / p for p in bundle.split["path"][:6]]:
+        np.testing.assert_allclose(fast.probabilities(path), reference.probabilities(path), atol=1e-4)
+    assert list((feature_cache / "tflite").glob("*.tflite"))  # converted once, reused on the next start
+
+
+def test_model_tflite_cannot_express_falls_back_to_keras(tiny_bundle, tmp_path, caplog):
+    bundle = load_bundle(tiny_bundle)
+    inputs = keras.Input((9, 9, 3))
+    views = MultiScaleViews(3, [2, 3])(inputs)  # 9 -> 6 px: a non-integer rescale (antialiased resize)
+    bundle.model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(views)))
+    bundle.manifest = {**bundle.manifest, "model_sha256": "0" * 64, "input_size": 9}
+    with pytest.raises(RuntimeError, match="TFLite cannot convert"):
+        Predictor(bundle, runtime="tflite", cache_dir=tmp_path)
+    with caplog.at_level("WARNING"):
+        predictor = Predictor(bundle, runtime="auto", cache_dir=tmp_path)
+    assert predictor.runtime == "keras" and "predicting with Keras instead" in caplog.text
+    assert list(tmp_path.glob("tflite/*.failed"))  # the answer is cached: no second conversion attempt
+
+
 def test_tampered_bundle_is_refused(tiny_bundle, tmp_path):
     import shutil
 
@@ -80,7 +104,7 @@ def test_seed_cnn_trains_end_to_end_above_chance(tmp_path):
     # From scratch on ~100 paintings, BatchNorm's moving statistics need a few hundred steps and
     # a style that includes colour; 48 px is the smallest input the four valid convs + pools allow.
     data = make_dataset(tmp_path / "data", per_artist=40, size=48, seed=3, palette=True)
-    config = tiny_config(backbone="seed-cnn", weights="none", scales=[1], view_size=48, epochs=30,
+    config = tiny_config(backbone="seed-cnn", weights="none", scales=[1], style_stats=False, view_size=48, epochs=30,
                          patience=30, learning_rate=1e-3, batch_size=8, dropout=0.3)
     bundle = train(data, tmp_path / "seed", config, progress=False, save_h5=True)
     metrics = json.loads((bundle / "metrics.json").read_text())

@@ -10,7 +10,8 @@ from PIL import Image
 from conftest import TEST_DATA
 from painting_classifier import Config
 from painting_classifier.backbones import efficientnet_lite, lite_blocks, lite_weights_path, load_lite_weights
-from painting_classifier.models import MultiScaleViews, PoolViews, build_model, set_fine_tuning
+from painting_classifier.models import (HEAD_STANDARDISE, MultiScaleViews, PoolViews, StyleStatistics, adapt_head,
+                                        build_model, set_fine_tuning)
 from painting_classifier.torch_weights import UnsafeWeightsError, load_state_dict
 
 # ImageNet class indices
@@ -83,6 +84,41 @@ def test_multi_scale_views_cut_the_right_tiles():
     assert pooled.shape == (2, 6)
     np.testing.assert_allclose(pooled[1, :3], features[5])
     np.testing.assert_allclose(pooled[1, 3:], features[6:10].mean(axis=0))
+
+
+def test_smaller_scales_are_box_filtered_from_the_full_image():
+    image = np.arange(4 * 4 * 3, dtype=np.float32).reshape(1, 4, 4, 3)
+    whole = np.asarray(MultiScaleViews(2, [1, 2])(image))[0]
+    expected = image[0].reshape(2, 2, 2, 2, 3).mean(axis=(1, 3))  # mean of each 2 x 2 block
+    np.testing.assert_allclose(whole, expected)
+
+
+def test_style_statistics_are_channel_means_and_standard_deviations():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 5, 5, 3)).astype(np.float32), rng.normal(size=(2, 3, 3, 4)).astype(np.float32)
+    stats = np.asarray(StyleStatistics()([a, b]))
+    expected = np.concatenate([a.mean(axis=(1, 2)), a.std(axis=(1, 2)), b.mean(axis=(1, 2)), b.std(axis=(1, 2))], 1)
+    np.testing.assert_allclose(stats, expected, rtol=1e-4, atol=1e-4)
+    flat = np.asarray(StyleStatistics()([np.ones((1, 4, 4, 2), np.float32)]))
+    assert np.isfinite(flat).all() and flat[0, 2:] == pytest.approx(1e-3, abs=1e-4)
+
+
+def test_style_stats_model_adds_the_stage_statistics_to_the_pooled_features():
+    config = Config(backbone="lite0", view_size=32, scales=[1, 2], style_stats=True, head_l2=1e-2)
+    model = build_model(config, n_classes=4, load_weights=False)
+    stage_channels = 40 + 80 + 112 + 192 + 320  # outputs of the last five EfficientNet-Lite0 stages
+    assert model.get_layer("features").output.shape[-1] == 2 * (1280 + 2 * stage_channels)
+    head = model.get_layer("head")
+    assert head.get_layer("head_probabilities").kernel_regularizer.l2 == pytest.approx(1e-2)
+    features = np.random.default_rng(0).normal(3.0, 2.0, size=(64, 2 * (1280 + 2 * stage_channels)))
+    features[:, 0] = 5.0  # a constant channel must not be divided by ~0
+    adapt_head(head, features)
+    standardise = head.get_layer(HEAD_STANDARDISE)
+    out = np.asarray(standardise(features.astype(np.float32)))
+    assert abs(out[:, 1:].mean()) < 0.05 and out[:, 1:].std() == pytest.approx(1.0, abs=0.05)
+    assert np.abs(np.asarray(standardise(np.full((1, features.shape[1]), 6.0, np.float32)))[0, 0]) <= 100
+    with pytest.raises(ValueError, match="EfficientNet-Lite"):
+        Config(backbone="seed-cnn", weights="none", style_stats=True).validate()
 
 
 def test_seed_cnn_is_the_original_architecture():
