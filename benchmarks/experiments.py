@@ -45,7 +45,7 @@ EXPERIMENTS: dict[str, dict] = {
     # style statistics of the intermediate stages; standardised features need a slower, L2-regularised head
     "lite0 1x+2x 224 +style stats +flip+ls": {"backbone": "lite0", "scales": [1, 2], "style_stats": True, **HEAD,
                                               "augment": True, "label_smoothing": 0.1},
-    "lite0 1x+2x 224 +style stats +flip+ls, L2 head lr 1e-4": {
+    "lite0 1x+2x 224 +style stats +flip+ls +L2 head lr 1e-4": {
         **{k: v for k, v in RECIPES["default"].items() if k != "refit"}},
     "lite2 whole 260 +flip+ls": {"backbone": "lite2", **HEAD, "augment": True, "label_smoothing": 0.1},
     "lite2 1x+2x 260 +flip+ls": {"backbone": "lite2", "scales": [1, 2], **HEAD, "augment": True,
