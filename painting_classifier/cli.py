@@ -41,6 +41,8 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tta", action=_BOOL, help="test-time augmentation: average with the mirror image (default: off)")
     p.add_argument("--refit", action=_BOOL, help="after early stopping picks the epoch count on validation, "
                    "retrain the head from scratch on train + validation for that many epochs (default: off)")
+    p.add_argument("--calibrate", action=_BOOL, help="fit a softmax temperature on validation so that the "
+                   "probabilities match accuracy (head stage only; default: off)")
     p.add_argument("--fine-tune-epochs", type=int, help="epochs of stage 2, fine-tuning the backbone's top layers (default: 0)")
     p.add_argument("--fine-tune-layers", type=int, help=f"backbone layers unfrozen in stage 2 (default: {defaults.fine_tune_layers})")
     p.add_argument("--fine-tune-learning-rate", type=float,

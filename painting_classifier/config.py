@@ -45,6 +45,7 @@ class Config:
     augment: bool = False  # horizontal flips (and cached flipped features for the head)
     tta: bool = False  # average predictions over the painting and its mirror image
     refit: bool = False  # after choosing the epoch count on validation, retrain the head on train + validation
+    calibrate: bool = False  # fit a softmax temperature on validation so that confidence matches accuracy
     fine_tune_epochs: int = 0
     fine_tune_layers: int = 20  # top backbone layers unfrozen in stage 2 (BatchNorm stays frozen)
     fine_tune_learning_rate: float = 1e-5
@@ -77,6 +78,8 @@ class Config:
             raise ValueError("test and validation fractions must lie in [0, 1)")
         if self.style_stats and not self.backbone.startswith("lite"):
             raise ValueError("style statistics are available for the EfficientNet-Lite backbones only")
+        if self.calibrate and (self.fine_tune_epochs or not self.pretrained):
+            raise ValueError("calibration applies to the head stage only (pretrained backbone, no fine-tuning)")
         if self.refit and self.fine_tune_epochs:
             raise ValueError("refit applies to the head stage only; it cannot be combined with fine-tuning")
         if self.strategy not in ("default", "mirrored", "multi-worker"):
@@ -107,6 +110,7 @@ RECIPES: dict[str, dict] = {
         "augment": True,
         "label_smoothing": 0.1,
         "refit": True,
+        "calibrate": True,
     },
 }
 

@@ -7,7 +7,7 @@ from tqdm.auto import tqdm
 
 from .data import tf_image_dataset
 
-SUMMARY_KEYS = ("n_images", "top1", "top5", "balanced_accuracy", "macro_f1")
+SUMMARY_KEYS = ("n_images", "top1", "top5", "balanced_accuracy", "macro_f1", "mean_confidence")
 
 
 def predict_probabilities(model, paths: list[str], input_size: int, batch_size: int = 4,
@@ -38,8 +38,26 @@ def top_k_accuracy(y_true: np.ndarray, probs: np.ndarray, k: int) -> float:
     return float(np.mean([t in row for t, row in zip(y_true, top)])) if len(y_true) else float("nan")
 
 
+def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(log p / T): the same ranking, more (T < 1) or less (T > 1) confident."""
+    logits = np.log(np.maximum(probs, 1e-12)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(y_true, probs: np.ndarray) -> float:
+    """The softmax temperature that minimises the negative log-likelihood of ``y_true`` (temperature scaling)."""
+    y_true = np.asarray(y_true, dtype=int)
+    grid = np.geomspace(0.1, 10, 241)
+    nll = [-np.mean(np.log(np.maximum(apply_temperature(probs, t)[np.arange(len(y_true)), y_true], 1e-12)))
+           for t in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
 def compute_metrics(y_true, probs: np.ndarray, classes: list[str]) -> dict:
-    """top1, top5, balanced_accuracy, macro_f1 (both over the artists present), per_artist, confusion matrix."""
+    """top1, top5, balanced_accuracy, macro_f1 (both over the artists present), mean_confidence (mean top-1
+    probability: close to top1 when the probabilities are calibrated), per_artist, confusion matrix."""
     y_true = np.asarray(y_true, dtype=int)
     y_pred = probs.argmax(axis=1)
     present = np.unique(y_true)
@@ -56,6 +74,7 @@ def compute_metrics(y_true, probs: np.ndarray, classes: list[str]) -> dict:
         "top5": top_k_accuracy(y_true, probs, 5),
         "balanced_accuracy": float(np.mean(recall[present])),
         "macro_f1": float(np.mean(f1[present])),
+        "mean_confidence": float(probs.max(axis=1).mean()) if len(y_true) else float("nan"),
         "n_artists": int(len(present)),
         "per_artist": per_artist,
         "classes": list(classes),

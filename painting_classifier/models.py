@@ -16,6 +16,7 @@ from .config import Config
 
 FEATURE_MAP_POOL = "feature_pool"  # the GAP layer; its input is the map Grad-CAM explains
 FEATURES = "features"  # pooled features the head reads (cached in stage 1)
+HEAD_TEMPERATURE = "head_temperature"  # softmax temperature, fitted on validation data after training
 HEAD_STANDARDISE = "head_standardise"  # feature standardisation, adapted on the training features
 MIN_FEATURE_VARIANCE = 1e-4  # floor, so a channel constant in training cannot blow up on a new image
 
@@ -101,6 +102,26 @@ class PoolViews(layers.Layer):
         return {**super().get_config(), "scales": self.scales}
 
 
+@keras.saving.register_keras_serializable("painting_classifier")
+class Temperature(layers.Layer):
+    """softmax(log p / T) on probabilities p. T is a fixed weight: 1 (the identity) while training,
+    then set by calibration (``set_temperature``)."""
+
+    def build(self, input_shape):
+        self.temperature = self.add_weight(shape=(), initializer="ones", trainable=False, name="temperature")
+
+    def call(self, probs):
+        return ops.softmax(ops.log(ops.maximum(probs, 1e-12)) / self.temperature, axis=-1)
+
+
+def set_temperature(head: keras.Model, temperature: float) -> None:
+    """Set the head's softmax temperature (no-op for a head without one)."""
+    try:
+        head.get_layer(HEAD_TEMPERATURE).temperature.assign(temperature)
+    except ValueError:
+        pass
+
+
 def build_head(feature_dim: int, n_classes: int, config: Config) -> keras.Model:
     """Dropout (+ optional hidden Dense) + softmax over the artists; trained alone on cached features."""
     inputs = keras.Input((feature_dim,), name="head_input")
@@ -114,6 +135,8 @@ def build_head(feature_dim: int, n_classes: int, config: Config) -> keras.Model:
     regularizer = keras.regularizers.L2(config.head_l2) if config.head_l2 else None
     outputs = layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer,
                            name="head_probabilities")(x)
+    if config.calibrate:
+        outputs = Temperature(name=HEAD_TEMPERATURE)(outputs)
     return keras.Model(inputs, outputs, name="head")
 
 

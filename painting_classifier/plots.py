@@ -62,7 +62,7 @@ def per_artist_frame(metrics: dict, display: dict[str, str]) -> pd.DataFrame:
 
 def metrics_table(metrics: dict) -> pd.DataFrame:
     names = {"top1": "Top-1 accuracy", "top5": "Top-5 accuracy", "balanced_accuracy": "Balanced accuracy",
-             "macro_f1": "Macro-F1"}
+             "macro_f1": "Macro-F1", "mean_confidence": "Mean confidence (top-1 probability)"}
     rows = [{"metric": label, "value": f"{metrics[key]:.1%}" if key != "macro_f1" else f"{metrics[key]:.3f}"}
             for key, label in names.items() if metrics.get(key) is not None]
     rows.append({"metric": "Test paintings", "value": str(metrics.get("n_images", 0))})

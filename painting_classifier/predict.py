@@ -148,9 +148,23 @@ class Predictor:
         order = np.argsort(-probs)[: max(1, int(top_k))]
         return [(self.names[i], float(probs[i])) for i in order]
 
+    def _class_scores(self, features):
+        """The head's class scores before the softmax (Grad-CAM explains these: a probability
+        saturated at 1 has no gradient)."""
+        import keras
+
+        x = features
+        for layer in self.model.get_layer("head").layers:
+            if isinstance(layer, keras.layers.InputLayer):
+                continue
+            if layer.name == "head_probabilities":
+                return keras.ops.matmul(x, layer.kernel) + layer.bias
+            x = layer(x, training=False)
+        raise ValueError("the model's head has no head_probabilities layer")
+
     def gradcam(self, image, class_index: int | None = None) -> np.ndarray:
         """Where the model looked: a class activation map in [0, 1] (input_size x input_size) for
-        ``class_index`` (default: the top class).
+        ``class_index``'s score before the softmax (default: the top class).
 
         LayerCAM, the element-wise form of Grad-CAM: sum over channels of positive gradient times
         activation. For models with style statistics the map is the second-to-last stage's output
@@ -161,19 +175,21 @@ class Predictor:
         import keras
         import tensorflow as tf
 
-        from .models import FEATURE_MAP_POOL
+        from .models import FEATURE_MAP_POOL, FEATURES
 
         if self._gradcam_model is None:
             try:
                 feature_map = self.model.get_layer("style_stats").input[-2]
             except ValueError:
                 feature_map = self.model.get_layer(FEATURE_MAP_POOL).input
-            self._gradcam_model = keras.Model(self.model.inputs, [feature_map, self.model.output])
+            features = self.model.get_layer(FEATURES).output
+            self._gradcam_model = keras.Model(self.model.inputs, [feature_map, features])
         array = tf.constant(self.prepare(image).astype(np.float32)[None])
         with tf.GradientTape() as tape:
-            maps, probs = self._gradcam_model(array, training=False)
-            index = int(tf.argmax(probs[0])) if class_index is None else int(class_index)
-            score = probs[0, index]
+            maps, features = self._gradcam_model(array, training=False)
+            scores = self._class_scores(features)
+            index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
+            score = scores[0, index]
         grads = tape.gradient(score, maps).numpy()
         maps = maps.numpy()
         cams = np.maximum((np.maximum(grads, 0) * maps).sum(axis=-1), 0)  # (n_views, h, w)

@@ -89,6 +89,10 @@ def model_card(predictor: Predictor) -> str:
     weights = "ImageNet weights" if config.weights == "imagenet" else f"weights: {config.weights}"
     style = (", pooled features plus style statistics (channel means and standard deviations of five "
              "intermediate stages, i.e. texture)") if config.style_stats else ""
+    calibration = ""
+    if metrics.get("temperature") and metrics.get("mean_confidence") is not None:
+        calibration = (f"; mean confidence {metrics['mean_confidence']:.1%} (probabilities calibrated on "
+                       f"validation data with softmax temperature {metrics['temperature']:.2f})")
     runtime = ("a TensorFlow Lite (XNNPACK) conversion of the model" if predictor.runtime == "tflite"
                else "the Keras model")
 
@@ -114,7 +118,7 @@ Predictions here run on {runtime}.
 
 **Test metrics** (held-out test split, {metrics.get('n_images', 0)} paintings): top-1 {pct('top1')},
 top-5 {pct('top5')}, balanced accuracy {pct('balanced_accuracy')}, macro-F1
-{metrics.get('macro_f1', float('nan')):.3f}.
+{metrics.get('macro_f1', float('nan')):.3f}{calibration}.
 
 **Known limits.**
 - It knows these 50 artists only: any other painter gets one of them, so read low probabilities as "unsure".

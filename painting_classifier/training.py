@@ -198,7 +198,14 @@ def _train_head(model, config: Config, dataset: Dataset, parts: dict, state: Pat
     probs = np.asarray(head.predict(fit["validation_data"][0], verbose=0))
     if config.tta:
         probs = (probs + np.asarray(head.predict(features(parts["val"], flip=True), verbose=0))) / 2
+    temperature = None
+    if config.calibrate:
+        temperature = evaluate.fit_temperature(parts["val"]["label"].to_numpy(), probs)
+        probs = evaluate.apply_temperature(probs, temperature)
+        models.set_temperature(head, temperature)
+        print(f"Calibration: softmax temperature {temperature:.3f}, fitted on validation")
     validation = evaluate.compute_metrics(parts["val"]["label"].to_numpy(), probs, dataset.classes)
+    validation["temperature"] = temperature
 
     if config.refit:
         logged = pd.read_csv(state / "head" / "history.csv").drop_duplicates("epoch", keep="last")
@@ -215,6 +222,8 @@ def _train_head(model, config: Config, dataset: Dataset, parts: dict, state: Pat
                  "class_weight": refit_weights, "shuffle": True}
         _run_stage("refit", state, head, refit, config, False, callbacks, keep_last=True)
         stages.append("refit")
+        if temperature is not None:  # the refit head keeps the temperature validation chose
+            models.set_temperature(head, temperature)
     return validation
 
 
@@ -314,6 +323,8 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
     metrics["split"] = "test" if len(parts["test"]) else "val"
     if validation:  # recipes are chosen on these numbers, never on the test split's
         metrics["validation"] = {k: validation[k] for k in evaluate.SUMMARY_KEYS}
+        if validation.get("temperature"):
+            metrics["temperature"] = validation["temperature"]
     print(f"Test: {evaluate.summary_line(metrics)}")
 
     if not strategy.extended.should_checkpoint:  # multi-worker: only the chief writes the bundle

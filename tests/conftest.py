@@ -34,7 +34,8 @@ def styles_dataset(tmp_path_factory) -> Path:
 def tiny_config(**overrides):
     from painting_classifier import Config
 
-    values = dict(backbone="lite0", view_size=64, scales=[1, 2], style_stats=True, head_l2=1e-2, epochs=40, patience=40,
+    values = dict(backbone="lite0", view_size=64, scales=[1, 2], style_stats=True, head_l2=1e-2, calibrate=True,
+                  epochs=40, patience=40,
                   learning_rate=3e-3, batch_size=16, dropout=0.2, test_fraction=0.25, val_fraction=0.25)
     values.update(overrides)
     return Config(**values)

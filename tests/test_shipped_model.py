@@ -53,5 +53,5 @@ def test_reported_test_metrics_reproduce(tmp_path):
                  "--json", str(out), "--no-progress"]) == 0
     again = json.loads(out.read_text())
     saved = load_bundle(MODEL).metrics
-    for key in ("top1", "top5", "balanced_accuracy", "macro_f1", "n_images"):
+    for key in ("top1", "top5", "balanced_accuracy", "macro_f1", "mean_confidence", "n_images"):
         assert again[key] == pytest.approx(saved[key], abs=1e-6), key

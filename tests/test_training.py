@@ -37,6 +37,9 @@ def test_bundle_describes_the_run(tiny_bundle, styles_dataset):
     assert set(bundle.metrics) >= {"top1", "top5", "macro_f1", "balanced_accuracy", "per_artist", "confusion_matrix"}
     assert {"tensorflow", "keras"} <= set(bundle.manifest["versions"])
     assert bundle.manifest["config"]["scales"] == [1, 2]
+    assert 0.1 <= bundle.metrics["temperature"] <= 10  # calibrated on validation, kept in the model
+    assert bundle.model.get_layer("head").get_layer("head_temperature").temperature.numpy() == pytest.approx(
+        bundle.metrics["temperature"])
     assert not (tiny_bundle / "training").exists()  # checkpoints are cleaned up after a finished run
 
 
@@ -104,7 +107,8 @@ def test_seed_cnn_trains_end_to_end_above_chance(tmp_path):
     # From scratch on ~100 paintings, BatchNorm's moving statistics need a few hundred steps and
     # a style that includes colour; 48 px is the smallest input the four valid convs + pools allow.
     data = make_dataset(tmp_path / "data", per_artist=40, size=48, seed=3, palette=True)
-    config = tiny_config(backbone="seed-cnn", weights="none", scales=[1], style_stats=False, view_size=48, epochs=30,
+    config = tiny_config(backbone="seed-cnn", weights="none", scales=[1], style_stats=False, calibrate=False,
+                         view_size=48, epochs=30,
                          patience=30, learning_rate=1e-3, batch_size=8, dropout=0.3)
     bundle = train(data, tmp_path / "seed", config, progress=False, save_h5=True)
     metrics = json.loads((bundle / "metrics.json").read_text())

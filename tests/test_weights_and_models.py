@@ -10,8 +10,9 @@ from PIL import Image
 from conftest import TEST_DATA
 from painting_classifier import Config
 from painting_classifier.backbones import efficientnet_lite, lite_blocks, lite_weights_path, load_lite_weights
-from painting_classifier.models import (HEAD_STANDARDISE, MultiScaleViews, PoolViews, StyleStatistics, adapt_head,
-                                        build_model, set_fine_tuning)
+from painting_classifier.evaluate import apply_temperature, compute_metrics, fit_temperature
+from painting_classifier.models import (HEAD_STANDARDISE, MultiScaleViews, PoolViews, StyleStatistics, Temperature,
+                                        adapt_head, build_model, set_fine_tuning, set_temperature)
 from painting_classifier.torch_weights import UnsafeWeightsError, load_state_dict
 
 # ImageNet class indices
@@ -119,6 +120,33 @@ def test_style_stats_model_adds_the_stage_statistics_to_the_pooled_features():
     assert np.abs(np.asarray(standardise(np.full((1, features.shape[1]), 6.0, np.float32)))[0, 0]) <= 100
     with pytest.raises(ValueError, match="EfficientNet-Lite"):
         Config(backbone="seed-cnn", weights="none", style_stats=True).validate()
+
+
+def test_temperature_scaling_recovers_the_temperature_that_generated_the_labels():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, size=(4000, 10))
+    true_probs = apply_temperature(np.exp(logits) / np.exp(logits).sum(1, keepdims=True), 0.5)
+    labels = np.array([rng.choice(10, p=p) for p in true_probs])
+    underconfident = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    temperature = fit_temperature(labels, underconfident)
+    assert temperature == pytest.approx(0.5, rel=0.1)
+    calibrated = apply_temperature(underconfident, temperature)
+    np.testing.assert_array_equal(calibrated.argmax(1), underconfident.argmax(1))  # ranking unchanged
+    metrics = compute_metrics(labels, calibrated, [str(i) for i in range(10)])
+    assert metrics["mean_confidence"] == pytest.approx(metrics["top1"], abs=0.03)
+
+
+def test_temperature_layer_matches_numpy_and_is_identity_until_set():
+    config = Config(backbone="lite0", view_size=32, calibrate=True)
+    head = build_model(config, n_classes=5, load_weights=False).get_layer("head")
+    layer = [l for l in head.layers if isinstance(l, Temperature)][0]
+    probs = np.array([[0.5, 0.2, 0.1, 0.1, 0.1], [0.05, 0.05, 0.1, 0.2, 0.6]], np.float32)
+    np.testing.assert_allclose(np.asarray(layer(probs)), probs, atol=1e-6)
+    set_temperature(head, 0.5)
+    np.testing.assert_allclose(np.asarray(layer(probs)), apply_temperature(probs, 0.5), atol=1e-6)
+    assert not layer.trainable_weights
+    with pytest.raises(ValueError, match="head stage only"):
+        Config(backbone="lite0", calibrate=True, fine_tune_epochs=2).validate()
 
 
 def test_seed_cnn_is_the_original_architecture():
