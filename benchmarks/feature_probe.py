@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 DIM = 1280  # EfficientNet-Lite feature width
 STYLE_DIM = 2 * (40 + 80 + 112 + 192 + 320)  # Lite0 style statistics: mean and std of five stages
 # name -> [(backbone, scales of the cached features, style statistics cached?, which scale blocks, which part)]
-# part: "gap" = pooled top features, "style" = style statistics, "all" = both
+# part: "gap" = pooled top features, "style" = style statistics, "all" = both; a 6th item: border in pixels
 FEATURE_SETS = {
     "lite0 whole painting": [("lite0", [1, 2, 3], False, [0], "gap")],
     "lite0 2x tiles": [("lite0", [1, 2, 3], False, [1], "gap")],
@@ -40,6 +40,7 @@ FEATURE_SETS = {
     "lite0 style statistics, whole painting": [("lite0", [1, 2], True, [0], "style")],
     "lite0 style statistics, whole + 2x": [("lite0", [1, 2], True, [0, 1], "style")],
     "lite0 whole + 2x, pooled + style statistics": [("lite0", [1, 2], True, [0, 1], "all")],
+    "lite0 whole + 2x, pooled + style statistics, 16 px border cut": [("lite0", [1, 2], True, [0, 1], "all", 16)],
 }
 
 
@@ -77,18 +78,18 @@ def main() -> None:
 
     cache: dict = {}
 
-    def features(backbone, scales, style, flip):
-        key = (backbone, tuple(scales), style, flip)
+    def features(backbone, scales, style, flip, border=0):
+        key = (backbone, tuple(scales), style, flip, border)
         if key not in cache:
-            config = Config(backbone=backbone, scales=scales, style_stats=style)
+            config = Config(backbone=backbone, scales=scales, style_stats=style, border=border)
             extractor = feature_extractor(build_model(config, len(bundle.classes)))
             cache[key] = cached_features(extractor, args.data.resolve(), paintings, config, default_cache_dir(),
                                          flip=flip, progress=True)
         return cache[key]
 
     def feature_set(parts, flip):
-        return np.concatenate([features(b, s, style, flip)[:, columns(style, blocks, part)]
-                               for b, s, style, blocks, part in parts], axis=1)
+        return np.concatenate([features(b, s, style, flip, *border)[:, columns(style, blocks, part)]
+                               for b, s, style, blocks, part, *border in parts], axis=1)
 
     rows = []
     for name, parts in FEATURE_SETS.items():

@@ -26,6 +26,8 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scales", type=lambda s: [int(v) for v in s.split(",")],
                    help="comma-separated view scales: 1 = whole painting, k = k x k tiles at k-times resolution "
                    "(e.g. 1,2); default: 1")
+    p.add_argument("--border", type=int, help="pixels cut from each side of the model's input before the views "
+                   "are taken, e.g. frames and scan edges (default: 0)")
     p.add_argument("--style-stats", action=_BOOL, help="add channel means and standard deviations of the backbone's "
                    "intermediate stages (texture statistics) to the pooled features; lite* only (default: off)")
     p.add_argument("--head-units", type=int, help="hidden units in the classifier head (default: 0 = none)")

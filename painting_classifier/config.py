@@ -32,6 +32,7 @@ class Config:
     weights: str = "imagenet"  # imagenet | none | path to a weights file
     view_size: int | None = None  # side of each view fed to the backbone; None = backbone's native size
     scales: list[int] = field(default_factory=lambda: [1])  # 1 = whole painting, k = k*k tiles at k-times resolution
+    border: int = 0  # pixels cut from each side of the model's input before the views (frames, scan edges)
     style_stats: bool = False  # add channel means/stds of intermediate backbone stages to the pooled features
     head_units: int = 0  # hidden Dense layer in the head (0 = none, as in the original)
     dropout: float = 0.5
@@ -64,8 +65,8 @@ class Config:
 
     @property
     def input_size(self) -> int:
-        """Side of the square image the model takes (largest scale times the view size)."""
-        return max(self.scales) * self.view_side
+        """Side of the square image the model takes (largest scale times the view size, plus the border)."""
+        return max(self.scales) * self.view_side + 2 * self.border
 
     def validate(self) -> None:
         if self.backbone not in BACKBONES:

@@ -156,6 +156,8 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
     config.validate()
     inputs = keras.Input((config.input_size, config.input_size, 3), name="image")
     x = inputs
+    if config.border:
+        x = layers.Cropping2D(config.border, name="border_crop")(x)
     multi_view = config.scales != [1]
     if multi_view:
         x = MultiScaleViews(config.view_side, config.scales, name="views")(x)
@@ -197,7 +199,7 @@ def feature_extractor(model: keras.Model) -> keras.Model:
 
 def backbone_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Layers between the input and the feature pooling, in graph order."""
-    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views", "style_stats", "view_features"}
+    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views", "style_stats", "view_features", "border_crop"}
     return [l for l in model.layers if l.name not in names_after and not isinstance(l, keras.layers.InputLayer)]
 
 

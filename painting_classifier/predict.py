@@ -193,14 +193,15 @@ class Predictor:
         grads = tape.gradient(score, maps).numpy()
         maps = maps.numpy()
         cams = np.maximum((np.maximum(grads, 0) * maps).sum(axis=-1), 0)  # (n_views, h, w)
-        size = self.input_size
-        scales = self.bundle.config.scales
+        size, border = self.input_size, self.bundle.config.border
+        inner = size - 2 * border  # the views cover the input minus its border
         total = np.zeros((size, size), np.float32)
         start = 0
-        for k in scales:
+        for k in self.bundle.config.scales:
             h, w = cams.shape[1:]
             tiles = cams[start:start + k * k].reshape(k, k, h, w).transpose(0, 2, 1, 3).reshape(k * h, k * w)
             start += k * k
-            total += np.asarray(Image.fromarray(tiles.astype(np.float32)).resize((size, size), Image.Resampling.BILINEAR))
+            total[border:border + inner, border:border + inner] += np.asarray(
+                Image.fromarray(tiles.astype(np.float32)).resize((inner, inner), Image.Resampling.BILINEAR))
         peak = total.max()
         return total / peak if peak > 0 else total

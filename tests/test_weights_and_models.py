@@ -149,6 +149,17 @@ def test_temperature_layer_matches_numpy_and_is_identity_until_set():
         Config(backbone="lite0", calibrate=True, fine_tune_epochs=2).validate()
 
 
+def test_border_is_cut_before_the_views():
+    plain = build_model(Config(backbone="lite0", view_size=32, scales=[1, 2]), n_classes=3, load_weights=False)
+    framed = build_model(Config(backbone="lite0", view_size=32, scales=[1, 2], border=4), n_classes=3,
+                         load_weights=False)
+    assert framed.input_shape == (None, 72, 72, 3)
+    framed.set_weights(plain.get_weights())
+    inner = np.random.default_rng(0).uniform(0, 255, size=(1, 64, 64, 3)).astype(np.float32)
+    with_frame = np.pad(inner, ((0, 0), (4, 4), (4, 4), (0, 0)), constant_values=255.0)
+    np.testing.assert_allclose(np.asarray(framed(with_frame)), np.asarray(plain(inner)), atol=1e-6)
+
+
 def test_seed_cnn_is_the_original_architecture():
     model = build_model(Config(backbone="seed-cnn", weights="none"), n_classes=50)
     assert model.input_shape == (None, 256, 256, 3)
