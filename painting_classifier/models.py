@@ -1,8 +1,8 @@
 """The classifier: one flat functional graph from uint8-valued pixels to artist probabilities.
 
-    image (S x S, S = max(scales) * view)  ->  MultiScaleViews  ->  backbone (flat)
-    ->  feature_pool (GAP) [+ style statistics of intermediate stages]  ->  PoolViews
-    ->  head (Dropout [+ Dense] + Dense softmax)
+    image (S x S, S = max(scales) * view + 2 * border)  ->  [border crop]  ->  MultiScaleViews
+    ->  backbone (flat)  ->  feature_pool (GAP) [+ style statistics of intermediate stages]  ->  PoolViews
+    ->  head ([Normalization] + Dropout [+ Dense] + Dense softmax [+ calibrated temperature])
 
 Multi-scale views live inside the model, so whoever loads the bundle gets them.
 """
@@ -14,7 +14,7 @@ from keras import layers, ops
 from . import backbones
 from .config import Config
 
-FEATURE_MAP_POOL = "feature_pool"  # the GAP layer; its input is the map Grad-CAM explains
+FEATURE_MAP_POOL = "feature_pool"  # the GAP layer of the last feature map (Grad-CAM's map without style stats)
 FEATURES = "features"  # pooled features the head reads (cached in stage 1)
 HEAD_TEMPERATURE = "head_temperature"  # softmax temperature, fitted on validation data after training
 HEAD_STANDARDISE = "head_standardise"  # feature standardisation, adapted on the training features
