@@ -16,6 +16,8 @@ from .config import Config
 
 FEATURE_MAP_POOL = "feature_pool"  # the GAP layer of the last feature map (Grad-CAM's map without style stats)
 FEATURES = "features"  # pooled features the head reads (cached in stage 1)
+STYLE_STATS = "style_stats"  # style statistics of each view; its inputs are the stage maps (LayerCAM's map)
+HEAD_PROBABILITIES = "head_probabilities"  # the head's softmax Dense layer
 HEAD_TEMPERATURE = "head_temperature"  # softmax temperature, fitted on validation data after training
 HEAD_STANDARDISE = "head_standardise"  # feature standardisation, adapted on the training features
 MIN_FEATURE_VARIANCE = 1e-4  # floor, so a channel constant in training cannot blow up on a new image
@@ -134,7 +136,7 @@ def build_head(feature_dim: int, n_classes: int, config: Config) -> keras.Model:
     x = layers.Dropout(config.dropout, name="head_dropout")(x)
     regularizer = keras.regularizers.L2(config.head_l2) if config.head_l2 else None
     outputs = layers.Dense(n_classes, activation="softmax", kernel_regularizer=regularizer,
-                           name="head_probabilities")(x)
+                           name=HEAD_PROBABILITIES)(x)
     if config.calibrate:
         outputs = Temperature(name=HEAD_TEMPERATURE)(outputs)
     return keras.Model(inputs, outputs, name="head")
@@ -171,7 +173,7 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
         feature_map = backbones.keras_application(x, config.backbone, weights)
     x = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
     if config.style_stats:
-        x = layers.Concatenate(name="view_features")([x, StyleStatistics(name="style_stats")(stage_maps)])
+        x = layers.Concatenate(name="view_features")([x, StyleStatistics(name=STYLE_STATS)(stage_maps)])
     features = PoolViews(config.scales, name=FEATURES)(x) if multi_view else layers.Identity(name=FEATURES)(x)
     head = build_head(features.shape[-1], n_classes, config)
     model = keras.Model(inputs, head(features), name=f"painting_classifier_{config.backbone}")
@@ -199,7 +201,7 @@ def feature_extractor(model: keras.Model) -> keras.Model:
 
 def backbone_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """Layers between the input and the feature pooling, in graph order."""
-    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views", "style_stats", "view_features", "border_crop"}
+    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views", STYLE_STATS, "view_features", "border_crop"}
     return [l for l in model.layers if l.name not in names_after and not isinstance(l, keras.layers.InputLayer)]
 
 

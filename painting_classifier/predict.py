@@ -153,11 +153,13 @@ class Predictor:
         saturated at 1 has no gradient)."""
         import keras
 
+        from .models import HEAD_PROBABILITIES
+
         x = features
         for layer in self.model.get_layer("head").layers:
             if isinstance(layer, keras.layers.InputLayer):
                 continue
-            if layer.name == "head_probabilities":
+            if layer.name == HEAD_PROBABILITIES:
                 return keras.ops.matmul(x, layer.kernel) + layer.bias
             x = layer(x, training=False)
         raise ValueError("the model's head has no head_probabilities layer")
@@ -175,11 +177,11 @@ class Predictor:
         import keras
         import tensorflow as tf
 
-        from .models import FEATURE_MAP_POOL, FEATURES
+        from .models import FEATURE_MAP_POOL, FEATURES, STYLE_STATS
 
         if self._gradcam_model is None:
             try:
-                feature_map = self.model.get_layer("style_stats").input[-2]
+                feature_map = self.model.get_layer(STYLE_STATS).input[-2]
             except ValueError:
                 feature_map = self.model.get_layer(FEATURE_MAP_POOL).input
             features = self.model.get_layer(FEATURES).output

@@ -43,9 +43,8 @@ def _features_key(config: Config) -> str:
     weights = config.weights
     if weights not in ("imagenet", "none") and Path(weights).is_file():
         weights = hashlib.sha1(Path(weights).read_bytes()).hexdigest()
-    spec = [FEATURES_VERSION, config.backbone, weights, config.view_side, config.scales, config.style_stats]
-    if config.border:  # keys of border-free runs stay as they were
-        spec.append(config.border)
+    spec = [FEATURES_VERSION, config.backbone, weights, config.view_side, config.scales, config.style_stats,
+            config.border]
     return f"{config.backbone}-" + hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
 
 
