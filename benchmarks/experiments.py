@@ -47,6 +47,9 @@ EXPERIMENTS: dict[str, dict] = {
                                               "augment": True, "label_smoothing": 0.1},
     "lite0 1x+2x 224 +style stats +flip+ls +L2 head lr 1e-4": {
         **{k: v for k, v in RECIPES["default"].items() if k != "refit"}},
+    # the default recipe's head, then 5 epochs of fine-tuning the top backbone layers on the paintings
+    "lite0 1x+2x 224 +style stats +flip+ls +L2 head lr 1e-4 +fine-tune 5": {
+        **{k: v for k, v in RECIPES["default"].items() if k not in ("refit", "calibrate")}, "fine_tune_epochs": 5},
     "lite2 whole 260 +flip+ls": {"backbone": "lite2", **HEAD, "augment": True, "label_smoothing": 0.1},
     "lite2 1x+2x 260 +flip+ls": {"backbone": "lite2", "scales": [1, 2], **HEAD, "augment": True,
                                  "label_smoothing": 0.1},

@@ -21,8 +21,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DIM = 1280  # EfficientNet-Lite feature width
-STYLE_DIM = 2 * (40 + 80 + 112 + 192 + 320)  # Lite0 style statistics: mean and std of five stages
+DIM = 1280  # EfficientNet-Lite pooled feature width; style statistics follow it in each scale block
 # name -> [(backbone, scales of the cached features, style statistics cached?, which scale blocks, which part)]
 # part: "gap" = pooled top features, "style" = style statistics, "all" = both; a 6th item: border in pixels
 FEATURE_SETS = {
@@ -41,12 +40,15 @@ FEATURE_SETS = {
     "lite0 style statistics, whole + 2x": [("lite0", [1, 2], True, [0, 1], "style")],
     "lite0 whole + 2x, pooled + style statistics": [("lite0", [1, 2], True, [0, 1], "all")],
     "lite0 whole + 2x, pooled + style statistics, 16 px border cut": [("lite0", [1, 2], True, [0, 1], "all", 16)],
+    "lite0 whole + 2x + 3x, pooled + style statistics": [("lite0", [1, 2, 3], True, [0, 1, 2], "all")],
+    "lite2 whole + 2x, pooled + style statistics": [("lite2", [1, 2], True, [0, 1], "all")],
+    "lite0 & lite2 whole + 2x, pooled + style statistics": [("lite0", [1, 2], True, [0, 1], "all"),
+                                                            ("lite2", [1, 2], True, [0, 1], "all")],
 }
 
 
-def columns(style: bool, blocks: list[int], part: str) -> list[int]:
-    """Positions of the chosen scale blocks and part in the cached feature vector."""
-    width = DIM + (STYLE_DIM if style else 0)
+def columns(width: int, blocks: list[int], part: str) -> list[int]:
+    """Positions of the chosen scale blocks and part in a cached feature vector of ``width`` per scale."""
     start, stop = {"gap": (0, DIM), "style": (DIM, width), "all": (0, width)}[part]
     return [k * width + c for k in blocks for c in range(start, stop)]
 
@@ -88,8 +90,11 @@ def main() -> None:
         return cache[key]
 
     def feature_set(parts, flip):
-        return np.concatenate([features(b, s, style, flip, *border)[:, columns(style, blocks, part)]
-                               for b, s, style, blocks, part, *border in parts], axis=1)
+        chosen = []
+        for backbone, scales, style, blocks, part, *border in parts:
+            cached = features(backbone, scales, style, flip, *border)
+            chosen.append(cached[:, columns(cached.shape[1] // len(scales), blocks, part)])
+        return np.concatenate(chosen, axis=1)
 
     rows = []
     for name, parts in FEATURE_SETS.items():
