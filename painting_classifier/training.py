@@ -16,7 +16,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import evaluate, models
-from .bundle import save_bundle
+from .bundle import save_bundle, serving_copy
 from .config import Config, default_cache_dir
 from .data import DataError, Dataset, class_weights, scan_dataset, split_paintings, tf_image_dataset
 
@@ -340,7 +340,7 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
     split = table[["path", "artist", "sha1", "split"]]
     save_bundle(out, model, config, artists, history, split, metrics, dataset.skipped, str(dataset.root))
     if save_h5:
-        model.save(out / "painting_classification.h5")
+        serving_copy(model).save(out / "painting_classification.h5")
     shutil.rmtree(state)  # the bundle holds config, split and history; checkpoints are no longer needed
     print(f"Bundle written to {out}")
     return out

@@ -1,5 +1,9 @@
 """Behavioural tests: training learns, bundles round-trip, killed runs resume, distribution works."""
+import io
 import json
+import zipfile
+
+import h5py
 
 import keras
 import numpy as np
@@ -8,7 +12,7 @@ import pytest
 
 from conftest import tiny_config
 from painting_classifier import Predictor, load_bundle
-from painting_classifier.bundle import BundleError
+from painting_classifier.bundle import BundleError, serving_copy
 from painting_classifier.data import class_weights
 from painting_classifier.models import MultiScaleViews
 from painting_classifier.training import train
@@ -53,6 +57,29 @@ def test_bundle_round_trip_gives_identical_predictions(tiny_bundle, styles_datas
     ranked = reloaded.predict(paths[0], top_k=3)
     assert len(ranked) == 3 and ranked == sorted(ranked, key=lambda r: -r[1])
     assert all(name in bundle.display_names for name, _ in ranked)
+
+
+def test_bundle_model_file_holds_no_optimizer_state(tiny_bundle):
+    with zipfile.ZipFile(tiny_bundle / "model.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+    names = []
+    weights.visit(names.append)
+    assert any("dense" in n for n in names)
+    assert not [n for n in names if "optimizer" in n]
+
+
+def test_serving_copy_saves_and_predicts_like_the_trained_model(tiny_bundle, tmp_path):
+    model = load_bundle(tiny_bundle).model
+    images = np.random.default_rng(0).uniform(0, 255, (4, *model.input_shape[1:])).astype(np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="categorical_crossentropy")
+    model.fit(images, np.eye(4)[[0, 1, 2, 3]], epochs=1, verbose=0)  # now it has optimizer slots
+    expected = model.predict(images, verbose=0)
+    copy = serving_copy(model)
+    assert not getattr(copy, "compiled", False)
+    np.testing.assert_array_equal(copy.predict(images, verbose=0), expected)
+    copy.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(images, verbose=0), expected, atol=1e-6)
 
 
 def test_tflite_runtime_predicts_like_the_keras_model(tiny_bundle, styles_dataset, feature_cache):
