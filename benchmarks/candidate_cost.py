@@ -5,7 +5,7 @@
 Builds each candidate configuration (ImageNet backbone, untrained 50-artist head: the cost does not
 depend on the head's weights) and times one image through the compiled Keras graph and through TFLite
 as the app converts it, in float32 and with dynamic-range int8 weights (after 5 warm-up calls; the
-model alone: file decoding adds about 5 ms). Sizes are the saved ``model.keras`` (the bundle's bulk) and
+model alone: file decoding adds 2-6 ms). Sizes are the saved ``model.keras`` (the bundle's bulk) and
 the flatbuffers; "max_diff" is the largest probability difference between TFLite and Keras on a random
 image. Models TFLite cannot convert get Keras figures only.
 Writes benchmarks/results/candidate_cost.csv.
