@@ -42,6 +42,7 @@ FEATURE_SETS = {
     "lite0 whole + 2x, pooled + style statistics, 16 px border cut": [("lite0", [1, 2], True, [0, 1], "all", 16)],
     "lite0 whole + 2x + 3x, pooled + style statistics": [("lite0", [1, 2, 3], True, [0, 1, 2], "all")],
     "lite2 whole + 2x, pooled + style statistics": [("lite2", [1, 2], True, [0, 1], "all")],
+    "lite2 style statistics, whole + 2x": [("lite2", [1, 2], True, [0, 1], "style")],
     "lite0 & lite2 whole + 2x, pooled + style statistics": [("lite0", [1, 2], True, [0, 1], "all"),
                                                             ("lite2", [1, 2], True, [0, 1], "all")],
 }
