@@ -60,10 +60,10 @@ def test_bundle_round_trip_gives_identical_predictions(tiny_bundle, styles_datas
 
 
 def test_bundle_model_file_holds_no_optimizer_state(tiny_bundle):
-    with zipfile.ZipFile(tiny_bundle / "model.keras") as archive:
-        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
     names = []
-    weights.visit(names.append)
+    with zipfile.ZipFile(tiny_bundle / "model.keras") as archive:
+        with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
+            weights.visit(names.append)
     assert any("dense" in n for n in names)
     assert not [n for n in names if "optimizer" in n]
 
