@@ -25,12 +25,16 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# name -> Config overrides; all with style statistics, as the default recipe
+# name -> Config overrides; all with style statistics, as the default recipe (with pooled features unless said)
 CANDIDATES = {
     "lite0 whole + 2x, 224 px views (shipped)": {"backbone": "lite0", "scales": [1, 2]},
     "lite0 whole + 2x + 3x, 224 px views": {"backbone": "lite0", "scales": [1, 2, 3]},
     "lite2 whole + 2x, 260 px views": {"backbone": "lite2", "scales": [1, 2]},
     "lite2 whole + 2x, 224 px views": {"backbone": "lite2", "scales": [1, 2], "view_size": 224},
+    "lite2 style statistics only, whole + 2x, 260 px views": {"backbone": "lite2", "scales": [1, 2],
+                                                              "pooled_features": False},
+    "lite2 style statistics only, whole + 2x, 224 px views": {"backbone": "lite2", "scales": [1, 2],
+                                                              "view_size": 224, "pooled_features": False},
 }
 
 

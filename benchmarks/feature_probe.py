@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 DIM = 1280  # EfficientNet-Lite pooled feature width; style statistics follow it in each scale block
 # name -> [(backbone, scales of the cached features, style statistics cached?, which scale blocks, which part)]
-# part: "gap" = pooled top features, "style" = style statistics, "all" = both; a 6th item: border in pixels
+# part: "gap" = pooled top features, "style" = style statistics, "all" = every cached column;
+# an optional 6th item: other Config settings, e.g. {"border": 16}
 FEATURE_SETS = {
     "lite0 whole painting": [("lite0", [1, 2, 3], False, [0], "gap")],
     "lite0 2x tiles": [("lite0", [1, 2, 3], False, [1], "gap")],
@@ -39,10 +40,13 @@ FEATURE_SETS = {
     "lite0 style statistics, whole painting": [("lite0", [1, 2], True, [0], "style")],
     "lite0 style statistics, whole + 2x": [("lite0", [1, 2], True, [0, 1], "style")],
     "lite0 whole + 2x, pooled + style statistics": [("lite0", [1, 2], True, [0, 1], "all")],
-    "lite0 whole + 2x, pooled + style statistics, 16 px border cut": [("lite0", [1, 2], True, [0, 1], "all", 16)],
+    "lite0 whole + 2x, pooled + style statistics, 16 px border cut": [
+        ("lite0", [1, 2], True, [0, 1], "all", {"border": 16})],
     "lite0 whole + 2x + 3x, pooled + style statistics": [("lite0", [1, 2, 3], True, [0, 1, 2], "all")],
     "lite2 whole + 2x, pooled + style statistics": [("lite2", [1, 2], True, [0, 1], "all")],
     "lite2 style statistics, whole + 2x": [("lite2", [1, 2], True, [0, 1], "style")],
+    "lite2 style statistics only (no top convolution), whole + 2x, 224 px views": [
+        ("lite2", [1, 2], True, [0, 1], "all", {"pooled_features": False, "view_size": 224})],
     "lite0 & lite2 whole + 2x, pooled + style statistics": [("lite0", [1, 2], True, [0, 1], "all"),
                                                             ("lite2", [1, 2], True, [0, 1], "all")],
 }
@@ -81,10 +85,11 @@ def main() -> None:
 
     cache: dict = {}
 
-    def features(backbone, scales, style, flip, border=0):
-        key = (backbone, tuple(scales), style, flip, border)
+    def features(backbone, scales, style, flip, settings=None):
+        settings = settings or {}
+        key = (backbone, tuple(scales), style, flip, tuple(sorted(settings.items())))
         if key not in cache:
-            config = Config(backbone=backbone, scales=scales, style_stats=style, border=border)
+            config = Config(backbone=backbone, scales=scales, style_stats=style, **settings)
             extractor = feature_extractor(build_model(config, len(bundle.classes)))
             cache[key] = cached_features(extractor, args.data.resolve(), paintings, config, default_cache_dir(),
                                          flip=flip, progress=True)
@@ -92,8 +97,8 @@ def main() -> None:
 
     def feature_set(parts, flip):
         chosen = []
-        for backbone, scales, style, blocks, part, *border in parts:
-            cached = features(backbone, scales, style, flip, *border)
+        for backbone, scales, style, blocks, part, *settings in parts:
+            cached = features(backbone, scales, style, flip, *settings)
             chosen.append(cached[:, columns(cached.shape[1] // len(scales), blocks, part)])
         return np.concatenate(chosen, axis=1)
 

@@ -52,10 +52,11 @@ def lite_blocks(variant: str) -> list[dict]:
 STYLE_STAGES = (2, 3, 4, 5, 6)
 
 
-def efficientnet_lite(x, variant: str = "lite0", stage_outputs: list | None = None):
+def efficientnet_lite(x, variant: str = "lite0", stage_outputs: list | None = None, top: bool = True):
     """EfficientNet-Lite body (ReLU6, no squeeze-excite) as flat layers named ``{variant}_...``.
 
     If ``stage_outputs`` is a list, the outputs of the ``STYLE_STAGES`` are appended to it.
+    ``top=False`` leaves out the final 1x1 convolution to 1280 channels and returns the last stage's output.
     """
     p = variant
     x = layers.Rescaling(1 / 128.0, offset=-127.0 / 128.0, name=f"{p}_rescale")(x)
@@ -80,6 +81,8 @@ def efficientnet_lite(x, variant: str = "lite0", stage_outputs: list | None = No
             x = layers.Add(name=f"{name}_add")([x, shortcut])
         if stage_outputs is not None and block["stage_end"] and block["stage"] in STYLE_STAGES:
             stage_outputs.append(x)
+    if not top:
+        return x
     x = layers.Conv2D(1280, 1, use_bias=False, name=f"{p}_head_conv")(x)
     x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{p}_head_bn")(x)
     return layers.ReLU(6.0, name=f"{p}_head_relu")(x)

@@ -30,6 +30,8 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
                    "are taken, e.g. frames and scan edges (default: 0)")
     p.add_argument("--style-stats", action=_BOOL, help="add channel means and standard deviations of the backbone's "
                    "intermediate stages (texture statistics) to the pooled features; lite* only (default: off)")
+    p.add_argument("--pooled-features", action=_BOOL, help="the backbone's pooled top features; --no-pooled-features "
+                   "keeps the style statistics only and ends the backbone at its last stage (default: on)")
     p.add_argument("--head-units", type=int, help="hidden units in the classifier head (default: 0 = none)")
     p.add_argument("--dropout", type=float, help=f"dropout before the softmax (default: {defaults.dropout})")
     p.add_argument("--head-l2", type=float, help="L2 penalty on the softmax layer's weights (default: 0)")

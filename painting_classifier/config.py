@@ -34,6 +34,7 @@ class Config:
     scales: list[int] = field(default_factory=lambda: [1])  # 1 = whole painting, k = k*k tiles at k-times resolution
     border: int = 0  # pixels cut from each side of the model's input before the views (frames, scan edges)
     style_stats: bool = False  # add channel means/stds of intermediate backbone stages to the pooled features
+    pooled_features: bool = True  # the backbone's pooled top features; False: style statistics only (no top conv)
     head_units: int = 0  # hidden Dense layer in the head (0 = none, as in the original)
     dropout: float = 0.5
     head_l2: float = 0.0  # L2 penalty on the softmax layer's weights
@@ -79,6 +80,8 @@ class Config:
             raise ValueError("test and validation fractions must lie in [0, 1)")
         if self.style_stats and not self.backbone.startswith("lite"):
             raise ValueError("style statistics are available for the EfficientNet-Lite backbones only")
+        if not self.pooled_features and not self.style_stats:
+            raise ValueError("without pooled features the model needs style statistics (style_stats)")
         if self.calibrate and (self.fine_tune_epochs or not self.pretrained):
             raise ValueError("calibration applies to the head stage only (pretrained backbone, no fine-tuning)")
         if self.refit and self.fine_tune_epochs:

@@ -166,14 +166,18 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
     weights = config.weights if (load_weights and config.weights != "none") else None
     stage_maps = []
     if config.backbone.startswith("lite"):
-        feature_map = backbones.efficientnet_lite(x, config.backbone, stage_maps)
+        feature_map = backbones.efficientnet_lite(x, config.backbone, stage_maps, top=config.pooled_features)
     elif config.backbone == "seed-cnn":
         feature_map = backbones.seed_cnn(x)
     else:
         feature_map = backbones.keras_application(x, config.backbone, weights)
-    x = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
-    if config.style_stats:
-        x = layers.Concatenate(name="view_features")([x, StyleStatistics(name=STYLE_STATS)(stage_maps)])
+    if not config.pooled_features:
+        x = StyleStatistics(name=STYLE_STATS)(stage_maps)
+    elif config.style_stats:
+        pooled = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
+        x = layers.Concatenate(name="view_features")([pooled, StyleStatistics(name=STYLE_STATS)(stage_maps)])
+    else:
+        x = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
     features = PoolViews(config.scales, name=FEATURES)(x) if multi_view else layers.Identity(name=FEATURES)(x)
     head = build_head(features.shape[-1], n_classes, config)
     model = keras.Model(inputs, head(features), name=f"painting_classifier_{config.backbone}")

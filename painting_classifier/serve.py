@@ -87,8 +87,8 @@ def model_card(predictor: Predictor) -> str:
         stages += (f"; then the head was trained again on train + validation for the "
                    f"{int((history['stage'] == 'refit').sum())} epochs that validation chose")
     weights = "ImageNet weights" if config.weights == "imagenet" else f"weights: {config.weights}"
-    style = (", pooled features plus style statistics (channel means and standard deviations of five "
-             "intermediate stages, i.e. texture)") if config.style_stats else ""
+    style = (f", {'pooled features plus ' if config.pooled_features else ''}style statistics (channel means and "
+             "standard deviations of five intermediate stages, i.e. texture)") if config.style_stats else ""
     calibration = ""
     if metrics.get("temperature") and metrics.get("mean_confidence") is not None:
         calibration = (f"; mean confidence {metrics['mean_confidence']:.1%} (probabilities calibrated on "

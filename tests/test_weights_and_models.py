@@ -122,6 +122,21 @@ def test_style_stats_model_adds_the_stage_statistics_to_the_pooled_features():
         Config(backbone="seed-cnn", weights="none", style_stats=True).validate()
 
 
+def test_style_statistics_only_model_ends_the_backbone_at_its_last_stage():
+    config = Config(backbone="lite0", view_size=32, scales=[1, 2], style_stats=True, pooled_features=False)
+    model = build_model(config, n_classes=4, load_weights=False)
+    stage_channels = 40 + 80 + 112 + 192 + 320
+    assert model.get_layer("features").output.shape[-1] == 2 * 2 * stage_channels
+    names = {layer.name for layer in model.layers}
+    assert "lite0_head_conv" not in names and "feature_pool" not in names
+    with_top = build_model(Config(backbone="lite0", view_size=32, scales=[1, 2], style_stats=True), 4, False)
+    assert model.count_params() < with_top.count_params() - 320 * 1280
+    images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype(np.float32)
+    assert np.asarray(model(images)).sum(axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
+    with pytest.raises(ValueError, match="style statistics"):
+        Config(backbone="lite0", pooled_features=False).validate()
+
+
 def test_temperature_scaling_recovers_the_temperature_that_generated_the_labels():
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, size=(4000, 10))
