@@ -171,13 +171,12 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
         feature_map = backbones.seed_cnn(x)
     else:
         feature_map = backbones.keras_application(x, config.backbone, weights)
-    if not config.pooled_features:
-        x = StyleStatistics(name=STYLE_STATS)(stage_maps)
-    elif config.style_stats:
-        pooled = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
-        x = layers.Concatenate(name="view_features")([pooled, StyleStatistics(name=STYLE_STATS)(stage_maps)])
-    else:
-        x = layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map)
+    view_features = []
+    if config.pooled_features:
+        view_features.append(layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map))
+    if config.style_stats:
+        view_features.append(StyleStatistics(name=STYLE_STATS)(stage_maps))
+    x = view_features[0] if len(view_features) == 1 else layers.Concatenate(name="view_features")(view_features)
     features = PoolViews(config.scales, name=FEATURES)(x) if multi_view else layers.Identity(name=FEATURES)(x)
     head = build_head(features.shape[-1], n_classes, config)
     model = keras.Model(inputs, head(features), name=f"painting_classifier_{config.backbone}")
