@@ -44,7 +44,7 @@ def _features_key(config: Config) -> str:
     if weights not in ("imagenet", "none") and Path(weights).is_file():
         weights = hashlib.sha1(Path(weights).read_bytes()).hexdigest()
     spec = [FEATURES_VERSION, config.backbone, weights, config.view_side, config.scales, config.style_stats,
-            config.border] + ([] if config.pooled_features else ["style statistics only"])
+            config.pooled_features, config.border]
     return f"{config.backbone}-" + hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
 
 
