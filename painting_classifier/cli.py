@@ -7,55 +7,40 @@ import json
 import sys
 from pathlib import Path
 
-from .config import BACKBONES, RECIPES, Config, recipe
+from .config import RECIPES, Config, recipe
 
 _BOOL = argparse.BooleanOptionalAction
 
 
+def _comma_separated_ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",")]
+
+
+def _config_option(p: argparse.ArgumentParser, spec: dataclasses.Field) -> None:
+    """``--name`` for one Config field: type and default from the field, help from its metadata.
+
+    The parsed value stays None unless given, so a ``--recipe`` keeps its own values.
+    """
+    default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else spec.default
+    kwargs = {k: v for k, v in spec.metadata.items() if k != "help"}
+    if isinstance(default, bool):
+        kwargs["action"] = _BOOL
+    elif isinstance(default, list):
+        kwargs["type"], default = _comma_separated_ints, ",".join(map(str, default))
+    elif default is not None:
+        kwargs["type"] = type(default)
+    shown = "" if default is None else f" (default: {'on' if default is True else 'off' if default is False else default})"
+    p.add_argument("--" + spec.name.replace("_", "-"), help=spec.metadata["help"] + shown, **kwargs)
+
+
 def _add_train_arguments(p: argparse.ArgumentParser) -> None:
-    defaults = Config()
     p.add_argument("--data", required=True, type=Path,
                    help="data set root: artists.csv plus images/<Artist_Name>/*.jpg or resized/*.jpg")
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="bundle directory to write (default: %(default)s)")
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help="start from a named recipe (flags given explicitly override it); 'default' is the shipped model's")
-    p.add_argument("--backbone", choices=BACKBONES, help=f"feature extractor (default: {defaults.backbone})")
-    p.add_argument("--weights", help="imagenet | none | path to a weights file (.pth for lite*, Keras .h5 otherwise); "
-                   f"default: {defaults.weights}")
-    p.add_argument("--view-size", type=int, help="side in pixels of each view the backbone sees (default: its native size)")
-    p.add_argument("--scales", type=lambda s: [int(v) for v in s.split(",")],
-                   help="comma-separated view scales: 1 = whole painting, k = k x k tiles at k-times resolution "
-                   "(e.g. 1,2); default: 1")
-    p.add_argument("--border", type=int, help="pixels cut from each side of the model's input before the views "
-                   "are taken, e.g. frames and scan edges (default: 0)")
-    p.add_argument("--style-stats", action=_BOOL, help="add channel means and standard deviations of the backbone's "
-                   "intermediate stages (texture statistics) to the pooled features; lite* only (default: off)")
-    p.add_argument("--pooled-features", action=_BOOL, help="the backbone's pooled top features; --no-pooled-features "
-                   "keeps the style statistics only and ends the backbone at its last stage (default: on)")
-    p.add_argument("--head-units", type=int, help="hidden units in the classifier head (default: 0 = none)")
-    p.add_argument("--dropout", type=float, help=f"dropout before the softmax (default: {defaults.dropout})")
-    p.add_argument("--head-l2", type=float, help="L2 penalty on the softmax layer's weights (default: 0)")
-    p.add_argument("--batch-size", type=int, help=f"batch size (default: {defaults.batch_size})")
-    p.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default: {defaults.learning_rate})")
-    p.add_argument("--epochs", type=int, help=f"maximum epochs (default: {defaults.epochs})")
-    p.add_argument("--patience", type=int, help=f"early-stopping patience on validation loss (default: {defaults.patience})")
-    p.add_argument("--label-smoothing", type=float, help="label smoothing of the cross-entropy (default: 0)")
-    p.add_argument("--class-weights", action=_BOOL, help="weight artists by total/(n_artists*count) (default: on)")
-    p.add_argument("--augment", action=_BOOL, help="train on mirrored paintings too (default: off)")
-    p.add_argument("--tta", action=_BOOL, help="test-time augmentation: average with the mirror image (default: off)")
-    p.add_argument("--refit", action=_BOOL, help="after early stopping picks the epoch count on validation, "
-                   "retrain the head from scratch on train + validation for that many epochs (default: off)")
-    p.add_argument("--calibrate", action=_BOOL, help="fit a softmax temperature on validation so that the "
-                   "probabilities match accuracy (head stage only; default: off)")
-    p.add_argument("--fine-tune-epochs", type=int, help="epochs of stage 2, fine-tuning the backbone's top layers (default: 0)")
-    p.add_argument("--fine-tune-layers", type=int, help=f"backbone layers unfrozen in stage 2 (default: {defaults.fine_tune_layers})")
-    p.add_argument("--fine-tune-learning-rate", type=float,
-                   help=f"learning rate of stage 2 (default: {defaults.fine_tune_learning_rate})")
-    p.add_argument("--val-fraction", type=float, help=f"validation share of the non-test paintings (default: {defaults.val_fraction})")
-    p.add_argument("--test-fraction", type=float, help=f"held-out test share per artist (default: {defaults.test_fraction})")
-    p.add_argument("--seed", type=int, help=f"seed of the split and the initial weights (default: {defaults.seed})")
-    p.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"],
-                   help="tf.distribute strategy: mirrored = all local GPUs (or logical CPUs); multi-worker uses $TF_CONFIG")
+    for spec in dataclasses.fields(Config):
+        _config_option(p, spec)
     p.add_argument("--cpu-devices", type=int, default=0,
                    help="split the CPU into N logical devices (to try --strategy mirrored without GPUs)")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out from its last checkpoint")

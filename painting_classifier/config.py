@@ -4,11 +4,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BACKBONES = ("lite0", "lite2", "mobilenetv2", "efficientnetv2b0", "seed-cnn")
 # Input size each backbone was trained at (the seed CNN used 256 px).
+STRATEGIES = ("default", "mirrored", "multi-worker")
 NATIVE_SIZE = {"lite0": 224, "lite2": 260, "mobilenetv2": 224, "efficientnetv2b0": 224, "seed-cnn": 256}
 
 
@@ -19,55 +21,66 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "painting_classifier"
 
 
+def option(default, help: str, **argparse_kwargs):
+    """A Config field that is also a ``train`` command-line option: ``help`` is its help text and
+    ``argparse_kwargs`` (e.g. ``choices``) go to argparse; the option's name, type and default come
+    from the field itself."""
+    metadata = {"help": help, **argparse_kwargs}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class Config:
     """Everything that decides how a model is built and trained.
 
     Defaults reproduce the original project (batch 32, Adam 1e-4, 100 epochs,
     early stopping on val loss with patience 50, 80/20 train/validation) and add
-    a held-out test split.
+    a held-out test split. Each field is a ``train`` option (``cli.py`` derives them).
     """
 
-    backbone: str = "lite0"
-    weights: str = "imagenet"  # imagenet | none | path to a weights file
-    view_size: int | None = None  # side of each view fed to the backbone; None = backbone's native size
-    scales: list[int] = field(default_factory=lambda: [1])  # 1 = whole painting, k = k*k tiles at k-times resolution
-    border: int = 0  # pixels cut from each side of the model's input before the views (frames, scan edges)
-    style_stats: bool = False  # add channel means/stds of intermediate backbone stages to the pooled features
-    pooled_features: bool = True  # the backbone's pooled top features; False: style statistics only (no top conv)
-    head_units: int = 0  # hidden Dense layer in the head (0 = none, as in the original)
-    dropout: float = 0.5
-    head_l2: float = 0.0  # L2 penalty on the softmax layer's weights
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    epochs: int = 100
-    patience: int = 50
-    label_smoothing: float = 0.0
-    class_weights: bool = True
-    augment: bool = False  # horizontal flips (and cached flipped features for the head)
-    tta: bool = False  # average predictions over the painting and its mirror image
-    refit: bool = False  # after choosing the epoch count on validation, retrain the head on train + validation
-    calibrate: bool = False  # fit a softmax temperature on validation so that confidence matches accuracy
-    fine_tune_epochs: int = 0
-    fine_tune_layers: int = 20  # top backbone layers unfrozen in stage 2 (BatchNorm stays frozen)
-    fine_tune_learning_rate: float = 1e-5
-    val_fraction: float = 0.2  # of the paintings left after the test split
-    test_fraction: float = 0.2
-    seed: int = 42
-    strategy: str = "default"  # default | mirrored | multi-worker
+    backbone: str = option("lite0", "feature extractor", choices=BACKBONES)
+    weights: str = option("imagenet", "backbone weights: imagenet | none | a file (.pth for lite*, else Keras .h5)")
+    view_size: int | None = option(None, "pixels per view the backbone sees (default: its native size)", type=int)
+    scales: list[int] = option([1], "views, comma-separated: 1 = whole painting, k = k x k tiles at k-times resolution")
+    border: int = option(0, "pixels cut from each side of the input before the views (frames, scan edges)", metavar="PX")
+    style_stats: bool = option(False, "add style statistics (channel means/stds of intermediate stages); lite* only")
+    pooled_features: bool = option(True, "pooled top features; --no-pooled-features: style statistics only")
+    head_units: int = option(0, "hidden units in the classifier head (0 = none, as in the original)")
+    dropout: float = option(0.5, "dropout before the softmax")
+    head_l2: float = option(0.0, "L2 penalty on the softmax layer's weights")
+    batch_size: int = option(32, "batch size", metavar="N")
+    learning_rate: float = option(1e-4, "Adam learning rate")
+    epochs: int = option(100, "maximum epochs", metavar="N")
+    patience: int = option(50, "early-stopping patience on validation loss")
+    label_smoothing: float = option(0.0, "label smoothing of the cross-entropy", metavar="X")
+    class_weights: bool = option(True, "weight artists by total/(n_artists*count)")
+    augment: bool = option(False, "train on mirrored paintings too (cached mirrored features for the head)")
+    tta: bool = option(False, "test-time augmentation: average with the mirror image")
+    refit: bool = option(False, "retrain the head on train + validation for the epochs validation chose")
+    calibrate: bool = option(False, "fit a softmax temperature on validation so probabilities match accuracy")
+    fine_tune_epochs: int = option(0, "epochs of stage 2, fine-tuning the backbone's top layers", metavar="N")
+    fine_tune_layers: int = option(20, "backbone layers unfrozen in stage 2 (BatchNorm stays frozen)")
+    fine_tune_learning_rate: float = option(1e-5, "learning rate of stage 2")
+    val_fraction: float = option(0.2, "validation share of the non-test paintings")
+    test_fraction: float = option(0.2, "held-out test share per artist")
+    seed: int = option(42, "seed of the split and the initial weights", metavar="N")
+    strategy: str = option("default", "tf.distribute: mirrored = GPUs/CPUs, multi-worker = $TF_CONFIG", choices=STRATEGIES)
 
     @property
     def pretrained(self) -> bool:
         return self.backbone != "seed-cnn" and self.weights != "none"
 
     @property
-    def view_side(self) -> int:
+    def effective_view_size(self) -> int:
+        """``view_size``, or the backbone's native size when it is not set."""
         return self.view_size or NATIVE_SIZE[self.backbone]
 
     @property
     def input_size(self) -> int:
         """Side of the square image the model takes (largest scale times the view size, plus the border)."""
-        return max(self.scales) * self.view_side + 2 * self.border
+        return max(self.scales) * self.effective_view_size + 2 * self.border
 
     def validate(self) -> None:
         if self.backbone not in BACKBONES:
@@ -86,7 +99,7 @@ class Config:
             raise ValueError("calibration applies to the head stage only (pretrained backbone, no fine-tuning)")
         if self.refit and self.fine_tune_epochs:
             raise ValueError("refit applies to the head stage only; it cannot be combined with fine-tuning")
-        if self.strategy not in ("default", "mirrored", "multi-worker"):
+        if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}")
 
     def to_dict(self) -> dict:
@@ -94,7 +107,12 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Config":
+        """A Config from saved values; keys this version does not know are reported and ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            warnings.warn(f"ignoring configuration keys this version does not know: {', '.join(unknown)} "
+                          "(saved by a newer version?)", stacklevel=2)
         return cls(**{k: v for k, v in data.items() if k in names})
 
     def save(self, path: Path) -> None:

@@ -14,13 +14,39 @@ from keras import layers, ops
 from . import backbones
 from .config import Config
 
+BORDER_CROP = "border_crop"  # cuts the border off the model's input
+VIEWS = "views"  # MultiScaleViews: the views the backbone sees
 FEATURE_MAP_POOL = "feature_pool"  # the GAP layer of the last feature map (Grad-CAM's map without style stats)
 FEATURES = "features"  # pooled features the head reads (cached in stage 1)
 STYLE_STATS = "style_stats"  # style statistics of each view; its inputs are the stage maps (LayerCAM's map)
+HEAD = "head"  # the classifier head, a nested model trained on cached features
 HEAD_PROBABILITIES = "head_probabilities"  # the head's softmax Dense layer
 HEAD_TEMPERATURE = "head_temperature"  # softmax temperature, fitted on validation data after training
 HEAD_STANDARDISE = "head_standardise"  # feature standardisation, adapted on the training features
 MIN_FEATURE_VARIANCE = 1e-4  # floor, so a channel constant in training cannot blow up on a new image
+
+
+def scale_slices(scales: list[int]) -> list[tuple[int, slice]]:
+    """For each scale k, in order: (k, the slice of a painting's views that holds its k*k tiles)."""
+    slices, start = [], 0
+    for k in scales:
+        slices.append((k, slice(start, start + k * k)))
+        start += k * k
+    return slices
+
+
+def tiles_of(images, k: int, tile: int):
+    """(batch, k*tile, k*tile, C) -> (batch, k*k, tile, tile, C): a k x k grid of tiles, row by row."""
+    channels = images.shape[-1]
+    grid = ops.reshape(images, (-1, k, tile, k, tile, channels))
+    return ops.reshape(ops.transpose(grid, (0, 1, 3, 2, 4, 5)), (-1, k * k, tile, tile, channels))
+
+
+def mosaic_of(tiles, k: int):
+    """The inverse of ``tiles_of``: (batch, k*k, h, w, C) -> (batch, k*h, k*w, C)."""
+    h, w, channels = tiles.shape[2:]
+    grid = ops.reshape(tiles, (-1, k, k, h, w, channels))
+    return ops.reshape(ops.transpose(grid, (0, 1, 3, 2, 4, 5)), (-1, k * h, k * w, channels))
 
 
 @keras.saving.register_keras_serializable("painting_classifier")
@@ -35,10 +61,6 @@ class MultiScaleViews(layers.Layer):
         self.view_size = int(view_size)
         self.scales = [int(s) for s in scales]
 
-    @property
-    def n_views(self) -> int:
-        return sum(k * k for k in self.scales)
-
     def call(self, images):
         v = self.view_size
         full = max(self.scales) * v
@@ -51,9 +73,7 @@ class MultiScaleViews(layers.Layer):
                 scaled = ops.average_pool(images, full // side, full // side, padding="valid")
             else:
                 scaled = ops.image.resize(images, (side, side), interpolation="bilinear", antialias=True)
-            tiles = ops.reshape(scaled, (-1, k, v, k, v, 3))
-            tiles = ops.transpose(tiles, (0, 1, 3, 2, 4, 5))
-            views.append(ops.reshape(tiles, (-1, k * k, v, v, 3)))
+            views.append(tiles_of(scaled, k, v))
         return ops.reshape(ops.concatenate(views, axis=1), (-1, v, v, 3))
 
     def compute_output_shape(self, input_shape):
@@ -91,11 +111,8 @@ class PoolViews(layers.Layer):
     def call(self, features):
         n_views = sum(k * k for k in self.scales)
         per_image = ops.reshape(features, (-1, n_views, features.shape[-1]))
-        pooled, start = [], 0
-        for k in self.scales:
-            pooled.append(ops.mean(per_image[:, start:start + k * k], axis=1))
-            start += k * k
-        return ops.concatenate(pooled, axis=-1)
+        return ops.concatenate([ops.mean(per_image[:, views], axis=1) for _, views in scale_slices(self.scales)],
+                               axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (None, input_shape[-1] * len(self.scales))
@@ -139,7 +156,7 @@ def build_head(feature_dim: int, n_classes: int, config: Config) -> keras.Model:
                            name=HEAD_PROBABILITIES)(x)
     if config.calibrate:
         outputs = Temperature(name=HEAD_TEMPERATURE)(outputs)
-    return keras.Model(inputs, outputs, name="head")
+    return keras.Model(inputs, outputs, name=HEAD)
 
 
 def adapt_head(head: keras.Model, features) -> None:
@@ -159,18 +176,18 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
     inputs = keras.Input((config.input_size, config.input_size, 3), name="image")
     x = inputs
     if config.border:
-        x = layers.Cropping2D(config.border, name="border_crop")(x)
+        x = layers.Cropping2D(config.border, name=BORDER_CROP)(x)
     multi_view = config.scales != [1]
     if multi_view:
-        x = MultiScaleViews(config.view_side, config.scales, name="views")(x)
-    weights = config.weights if (load_weights and config.weights != "none") else None
+        x = MultiScaleViews(config.effective_view_size, config.scales, name=VIEWS)(x)
+    backbone_weights = config.weights if (load_weights and config.weights != "none") else None
     stage_maps = []
     if config.backbone.startswith("lite"):
         feature_map = backbones.efficientnet_lite(x, config.backbone, stage_maps, top=config.pooled_features)
     elif config.backbone == "seed-cnn":
         feature_map = backbones.seed_cnn(x)
     else:
-        feature_map = backbones.keras_application(x, config.backbone, weights)
+        feature_map = backbones.keras_application(x, config.backbone, backbone_weights)
     view_features = []
     if config.pooled_features:
         view_features.append(layers.GlobalAveragePooling2D(name=FEATURE_MAP_POOL)(feature_map))
@@ -180,8 +197,9 @@ def build_model(config: Config, n_classes: int, load_weights: bool = True) -> ke
     features = PoolViews(config.scales, name=FEATURES)(x) if multi_view else layers.Identity(name=FEATURES)(x)
     head = build_head(features.shape[-1], n_classes, config)
     model = keras.Model(inputs, head(features), name=f"painting_classifier_{config.backbone}")
-    if weights and config.backbone.startswith("lite"):
-        backbones.load_lite_weights(model, config.backbone, None if weights == "imagenet" else weights)
+    if backbone_weights and config.backbone.startswith("lite"):
+        backbones.load_lite_weights(model, config.backbone,
+                                    None if backbone_weights == "imagenet" else backbone_weights)
     return model
 
 
@@ -202,10 +220,25 @@ def feature_extractor(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.get_layer(FEATURES).output)
 
 
+def _layer_names(model: keras.Model) -> set[str]:
+    return {layer.name for layer in model.layers}
+
+
+def backbone_feature_maps(model: keras.Model) -> list:
+    """The backbone's output tensors: its last feature map (pooled) and/or its stage maps (style statistics)."""
+    names = _layer_names(model)
+    maps = [model.get_layer(FEATURE_MAP_POOL).input] if FEATURE_MAP_POOL in names else []
+    if STYLE_STATS in names:
+        maps += [m for m in model.get_layer(STYLE_STATS).input if all(m is not known for known in maps)]
+    return maps
+
+
 def backbone_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """Layers between the input and the feature pooling, in graph order."""
-    names_after = {FEATURE_MAP_POOL, FEATURES, "head", "views", STYLE_STATS, "view_features", "border_crop"}
-    return [l for l in model.layers if l.name not in names_after and not isinstance(l, keras.layers.InputLayer)]
+    """The backbone: every layer on the way from the views it is given to the feature maps it returns."""
+    names = _layer_names(model)
+    start = next((model.get_layer(n).output for n in (VIEWS, BORDER_CROP) if n in names), model.inputs[0])
+    inner = _layer_names(keras.Model(start, backbone_feature_maps(model)))
+    return [layer for layer in model.layers if layer.name in inner and not isinstance(layer, layers.InputLayer)]
 
 
 def set_fine_tuning(model: keras.Model, n_layers: int) -> int:
@@ -219,7 +252,7 @@ def set_fine_tuning(model: keras.Model, n_layers: int) -> int:
         trainable = i >= len(body) - n_layers and not isinstance(layer, layers.BatchNormalization)
         layer.trainable = trainable
         unfrozen += trainable and bool(layer.weights)
-    model.get_layer("head").trainable = True
+    model.get_layer(HEAD).trainable = True
     return unfrozen
 
 

@@ -153,10 +153,10 @@ class Predictor:
         saturated at 1 has no gradient)."""
         import keras
 
-        from .models import HEAD_PROBABILITIES
+        from .models import HEAD, HEAD_PROBABILITIES
 
         x = features
-        for layer in self.model.get_layer("head").layers:
+        for layer in self.model.get_layer(HEAD).layers:
             if isinstance(layer, keras.layers.InputLayer):
                 continue
             if layer.name == HEAD_PROBABILITIES:
@@ -193,17 +193,22 @@ class Predictor:
             index = int(tf.argmax(scores[0])) if class_index is None else int(class_index)
             score = scores[0, index]
         grads = tape.gradient(score, maps).numpy()
-        maps = maps.numpy()
-        cams = np.maximum((np.maximum(grads, 0) * maps).sum(axis=-1), 0)  # (n_views, h, w)
+        cams = np.maximum((np.maximum(grads, 0) * maps.numpy()).sum(axis=-1), 0)  # (n_views, h, w)
+        return self._place_views(cams)
+
+    def _place_views(self, cams: np.ndarray) -> np.ndarray:
+        """Per-view maps (n_views, h, w) -> one map over the input, each tile where it came from,
+        scales averaged, scaled to [0, 1]."""
+        from keras import ops
+
+        from .models import mosaic_of, scale_slices
+
         size, border = self.input_size, self.bundle.config.border
         inner = size - 2 * border  # the views cover the input minus its border
         total = np.zeros((size, size), np.float32)
-        start = 0
-        for k in self.bundle.config.scales:
-            h, w = cams.shape[1:]
-            tiles = cams[start:start + k * k].reshape(k, k, h, w).transpose(0, 2, 1, 3).reshape(k * h, k * w)
-            start += k * k
+        for k, views in scale_slices(self.bundle.config.scales):
+            mosaic = ops.convert_to_numpy(mosaic_of(cams[None, views, :, :, None], k))[0, :, :, 0]
             total[border:border + inner, border:border + inner] += np.asarray(
-                Image.fromarray(tiles.astype(np.float32)).resize((inner, inner), Image.Resampling.BILINEAR))
+                Image.fromarray(mosaic.astype(np.float32)).resize((inner, inner), Image.Resampling.BILINEAR))
         peak = total.max()
         return total / peak if peak > 0 else total

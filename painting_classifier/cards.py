@@ -1,0 +1,134 @@
+"""The texts the app shows: the artist card, the confidence note and the model card (About tab).
+
+Numbers (artists, paintings, metrics) always come from the loaded bundle.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .bundle import Bundle
+
+UNSURE_BELOW = 0.30  # top probability under which the app says it is not sure
+
+
+def _first_sentences(text: str, limit: int = 450) -> str:
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = cut.rfind(". ")
+    return cut[: end + 1] if end > limit // 3 else cut.rsplit(" ", 1)[0] + " …"
+
+
+def artist_card(row: pd.Series, probability: float) -> str:
+    """Markdown card for one artist from the bundle's artists.csv."""
+    facts = " · ".join(str(row[c]) for c in ("years", "genre", "nationality") if str(row.get(c, "")).strip())
+    lines = [f"### {row['name']}", f"**{facts}**" if facts else "", "", _first_sentences(row.get("bio", ""))]
+    if str(row.get("wikipedia", "")).startswith("http"):
+        lines += ["", f"[Read more on Wikipedia]({row['wikipedia']})"]
+    trained_on = int(row.get("train_paintings", row.get("paintings", 0)))
+    lines += ["", f"<sub>The model learned this artist from {trained_on} painting{'s' * (trained_on != 1)}"
+              f" · confidence {probability:.0%}</sub>"]
+    return "\n".join(lines)
+
+
+def confidence_note(ranked: list[tuple[str, float]], n_artists: int | None = None) -> str:
+    """One line on how sure the model is about ``ranked`` (best first); ``n_artists``: how many it knows."""
+    name, top = ranked[0]
+    if top < UNSURE_BELOW:
+        these = f"these {n_artists} artists" if n_artists else "the artists it knows"
+        knows = f"{n_artists} painters" if n_artists else "a fixed set of painters"
+        return (f"**Not sure — maybe none of {these}.** The best guess, {name}, gets only "
+                f"{top:.0%}. The model knows {knows} only; for anyone else it can only point to similar styles.")
+    if len(ranked) > 1 and ranked[1][1] > top / 2:
+        return f"Most likely **{name}** ({top:.0%}), but **{ranked[1][0]}** ({ranked[1][1]:.0%}) is close."
+    return f"Most likely **{name}** ({top:.0%})."
+
+
+def _percent(metrics: dict, key: str) -> str:
+    return f"{metrics[key]:.1%}" if metrics.get(key) is not None else "n/a"
+
+
+def _training_stages(bundle: Bundle) -> str:
+    config, history = bundle.config, bundle.history
+    stages = "a classifier head trained on cached backbone features" if config.pretrained else "end-to-end training"
+    if config.pretrained and config.fine_tune_epochs:
+        stages += f", then fine-tuning of the top {config.fine_tune_layers} backbone layers (BatchNorm frozen)"
+    if config.refit and "stage" in history and (history["stage"] == "refit").any():
+        stages += (f"; then the head was trained again on train + validation for the "
+                   f"{int((history['stage'] == 'refit').sum())} epochs that validation chose")
+    return stages
+
+
+def _training_options(bundle: Bundle) -> str:
+    config = bundle.config
+    options = [f"Adam, learning rate {config.learning_rate:g}", f"batch {config.batch_size}",
+               f"early stopping on validation loss (patience {config.patience})",
+               "class weights total/(artists·count)" if config.class_weights else "no class weights"]
+    if config.augment:
+        options.append("mirrored paintings as augmentation")
+    if config.label_smoothing:
+        options.append(f"label smoothing {config.label_smoothing}")
+    if config.head_l2:
+        options.append(f"L2 {config.head_l2:g} on the softmax weights")
+    return ", ".join(options)
+
+
+def _model_section(bundle: Bundle, runtime: str) -> str:
+    config = bundle.config
+    views = ", ".join("whole painting" if k == 1 else f"{k}×{k} tiles at {k}× resolution" for k in config.scales)
+    weights = "ImageNet weights" if config.weights == "imagenet" else f"weights: {config.weights}"
+    style = (f", {'pooled features plus ' if config.pooled_features else ''}style statistics (channel means and "
+             "standard deviations of five intermediate stages, i.e. texture)") if config.style_stats else ""
+    runs_on = "a TensorFlow Lite (XNNPACK) conversion of the model" if runtime == "tflite" else "the Keras model"
+    return (f"**Model.** Backbone `{config.backbone}` ({weights}), views of {config.effective_view_size} px: "
+            f"{views} (input {bundle.input_size} px){style}. Training: {_training_stages(bundle)}; "
+            f"{_training_options(bundle)}.\nPredictions here run on {runs_on}.")
+
+
+def _data_section(bundle: Bundle) -> str:
+    n = bundle.manifest.get("n_paintings", {})
+    source = Path(str(bundle.manifest.get("data", "?"))).name
+    return (f"**Data.** {sum(n.values())} paintings of {len(bundle.classes)} artists\n"
+            f"({n.get('train', 0)} train / {n.get('val', 0)} validation / {n.get('test', 0)} test; stratified by "
+            f"artist, no painting on two sides). Source: `{source}` — paintings from\n*Best Artworks of All Time* "
+            "(ikarus777 on Kaggle, CC BY-NC-SA 4.0), so this model is for non-commercial use.")
+
+
+def _metrics_section(bundle: Bundle) -> str:
+    metrics = bundle.metrics
+    calibration = ""
+    if metrics.get("temperature") and metrics.get("mean_confidence") is not None:
+        calibration = (f"; mean confidence {metrics['mean_confidence']:.1%} (probabilities calibrated on "
+                       f"validation data with softmax temperature {metrics['temperature']:.2f})")
+    return (f"**Test metrics** (held-out test split, {metrics.get('n_images', 0)} paintings): top-1 "
+            f"{_percent(metrics, 'top1')},\ntop-5 {_percent(metrics, 'top5')}, balanced accuracy "
+            f"{_percent(metrics, 'balanced_accuracy')}, macro-F1\n{metrics.get('macro_f1', float('nan')):.3f}"
+            f"{calibration}.")
+
+
+def _limits_section(bundle: Bundle) -> str:
+    return f"""**Known limits.**
+- It knows these {len(bundle.classes)} artists only: any other painter gets one of them, so read low
+  probabilities as "unsure".
+- The data are very imbalanced (some artists have hundreds of paintings, others a handful); rare artists are
+  recognised less reliably — see per-artist accuracy on the Training tab.
+- Small test split: the metrics above carry a few points of sampling noise.
+- It recognises style, not authorship: it is **not** a forgery or attribution tool."""
+
+
+def model_card(bundle: Bundle, runtime: str) -> str:
+    """The About tab: what the model does, its data, architecture, test metrics and limits."""
+    manifest = bundle.manifest
+    what = (f"**What it does.** Names which of the {len(bundle.classes)} artists of the Kaggle data set *Best "
+            "Artworks of All Time* most\nlikely painted a picture, with probabilities, and shows where the network "
+            "looked (Grad-CAM).")
+    footer = (f"<sub>Bundle `{bundle.path.name}`, created {manifest.get('created', '?')}, TensorFlow\n"
+              f"{manifest.get('versions', {}).get('tensorflow', '?')}; model sha256 "
+              f"`{manifest.get('model_sha256', '')[:12]}…`</sub>")
+    sections = [_data_section(bundle), _model_section(bundle, runtime), _metrics_section(bundle),
+                _limits_section(bundle), footer]
+    return "\n## Model card\n\n" + what + "\n\n" + "\n\n".join(sections) + "\n"
