@@ -11,6 +11,8 @@ from PIL import Image
 
 from conftest import TEST_DATA
 
+pytestmark = pytest.mark.slow  # trains models or starts the app: not in the quick unit loop
+
 
 def free_port() -> int:
     with socket.socket() as s:

@@ -10,6 +10,8 @@ import pytest
 from conftest import ROOT
 from synthetic import make_dataset
 
+pytestmark = pytest.mark.slow  # trains models or starts the app: not in the quick unit loop
+
 TINY = ["--backbone", "lite0", "--view-size", "48", "--scales", "1,2", "--epochs", "15", "--patience", "15",
         "--learning-rate", "3e-3", "--batch-size", "16", "--test-fraction", "0.25", "--no-progress"]
 
@@ -115,3 +117,4 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
                  "--strategy", "mirrored", "--cpu-devices", "2", "--test-fraction", "0.25", "--no-progress")
     assert "mirrored strategy: training in sync on 2 devices" in result.stdout
     assert json.loads((tmp_path / "model" / "manifest.json").read_text())["config"]["strategy"] == "mirrored"
+

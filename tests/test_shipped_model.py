@@ -8,6 +8,8 @@ from conftest import ROOT, SAMPLE, needs_sample
 from painting_classifier import Predictor, load_bundle
 from painting_classifier.data import label_from_filename, normalise_name
 
+pytestmark = pytest.mark.slow  # trains models or starts the app: not in the quick unit loop
+
 MODEL = ROOT / "assets" / "model"
 EXAMPLES = ROOT / "assets" / "examples"
 

@@ -18,6 +18,8 @@ from painting_classifier.models import MultiScaleViews
 from painting_classifier.training import train
 from synthetic import make_dataset
 
+pytestmark = pytest.mark.slow  # trains models or starts the app: not in the quick unit loop
+
 
 def test_pretrained_head_learns_styles_well_above_chance(tiny_bundle):
     metrics = json.loads((tiny_bundle / "metrics.json").read_text())

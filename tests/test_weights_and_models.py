@@ -227,3 +227,28 @@ def test_lite_weights_from_a_path_equal_the_packaged_imagenet_weights():
                             n_classes=2)
     np.testing.assert_array_equal(packaged.get_layer("lite0_head_conv").get_weights()[0],
                                   from_path.get_layer("lite0_head_conv").get_weights()[0])
+
+
+def test_every_config_field_is_a_train_option_with_its_default():
+    import dataclasses
+
+    from painting_classifier import Config
+    from painting_classifier.cli import build_parser
+
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    options = {a.dest: a for a in train._actions}
+    for spec in dataclasses.fields(Config):
+        assert spec.name in options, f"--{spec.name.replace('_', '-')} missing"
+        assert options[spec.name].default is None  # unset flags leave a --recipe's values alone
+    args = parser.parse_args(["train", "--data", "d", "--scales", "1,2", "--no-class-weights", "--epochs", "7"])
+    assert (args.scales, args.class_weights, args.epochs, args.dropout) == ([1, 2], False, 7, None)
+    assert "(default: 0.5)" in options["dropout"].help and "(default: on)" in options["class_weights"].help
+
+
+def test_unknown_config_keys_are_reported_not_dropped_silently():
+    from painting_classifier import Config
+
+    with pytest.warns(UserWarning, match="mystery_option"):
+        config = Config.from_dict({"backbone": "lite2", "mystery_option": 3})
+    assert config.backbone == "lite2"
