@@ -92,7 +92,8 @@ def main() -> None:
         if key not in cache:
             config = Config(backbone=backbone, scales=scales, style_stats=style, **settings)
             extractor = feature_extractor(build_model(config, len(bundle.classes)))
-            cache[key] = cached_features(extractor, args.data.resolve(), paintings, config, default_cache_dir(),
+            files = [str(args.data.resolve() / path) for path in paintings["path"]]
+            cache[key] = cached_features(extractor, files, paintings["sha1"], config, default_cache_dir(),
                                          flip=flip, progress=True)
         return cache[key]
 

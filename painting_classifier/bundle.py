@@ -5,7 +5,9 @@
     artists.csv      per class, in output order: name, years, genre, nationality, bio, wikipedia,
                      paintings (found in the data), train_paintings, class_weight
     history.csv      per epoch and stage: loss, accuracy, top5, val_loss, val_accuracy, val_top5
-    split.csv        every painting used: path, artist, sha1, split (train/val/test)
+    split.csv        every painting used: path, artist, sha1, split (train/val/test), source (data folder),
+                     group (near-duplicate group: the sha1 of its first painting)
+    near_duplicates.csv  the groups of two or more paintings found before splitting (with the excluded ones)
     metrics.json     test metrics: top1, top5, balanced_accuracy, macro_f1, per_artist, confusion_matrix
     skipped.csv      unreadable files that were left out, with the reason
 """
@@ -73,8 +75,12 @@ def serving_copy(model):
 
 
 def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, history: pd.DataFrame,
-                split: pd.DataFrame, metrics: dict, skipped: pd.DataFrame, data_source: str) -> Path:
-    """Write a bundle directory; ``artists`` must be in the model's output order."""
+                split: pd.DataFrame, metrics: dict, skipped: pd.DataFrame, data_source: str,
+                sources: dict | None = None, near_duplicates: pd.DataFrame | None = None) -> Path:
+    """Write a bundle directory; ``artists`` must be in the model's output order.
+
+    ``sources``: data folder name -> {"folder", "train_only"}; ``near_duplicates``: the groups found.
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     model_path = path / MODEL_FILE
@@ -83,6 +89,8 @@ def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, 
     history.to_csv(path / "history.csv", index=False)
     split.to_csv(path / "split.csv", index=False)
     skipped.to_csv(path / "skipped.csv", index=False)
+    if near_duplicates is not None:
+        near_duplicates.to_csv(path / "near_duplicates.csv", index=False)
     (path / "metrics.json").write_text(json.dumps(metrics, indent=1))
     manifest = {
         "format": BUNDLE_FORMAT,
@@ -91,6 +99,7 @@ def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, 
         "input_size": config.input_size,
         "config": config.to_dict(),
         "data": data_source,
+        "sources": sources or {Path(data_source).name: {"folder": data_source, "train_only": False}},
         "n_paintings": {k: int(v) for k, v in split["split"].value_counts().items()},
         "test_metrics": {k: metrics.get(k) for k in SUMMARY_KEYS},
         "validation_metrics": metrics.get("validation"),
@@ -129,6 +138,15 @@ class Bundle:
     @property
     def input_size(self) -> int:
         return int(self.manifest["input_size"])
+
+    def files(self, paintings: pd.DataFrame, data_root: str | Path | None = None) -> list[Path]:
+        """Where the paintings of ``split.csv`` rows are: their data folder as recorded at training time
+        (``data_root`` replaces the first folder's, for a data set that moved)."""
+        folders = {name: Path(info["folder"]) for name, info in self.manifest.get("sources", {}).items()}
+        first = Path(data_root) if data_root else Path(self.manifest["data"])
+        sources = paintings["source"] if "source" in paintings else [None] * len(paintings)
+        return [(first if source is None or Path(self.manifest["data"]) == folders.get(source)
+                 else folders.get(source, first)) / path for source, path in zip(sources, paintings["path"])]
 
 
 def _read_csv(path: Path, text: bool = True) -> pd.DataFrame:

@@ -34,8 +34,12 @@ def _config_option(p: argparse.ArgumentParser, spec: dataclasses.Field) -> None:
 
 
 def _add_train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, type=Path,
-                   help="data set root: artists.csv plus images/<Artist_Name>/*.jpg or resized/*.jpg")
+    p.add_argument("--data", required=True, type=Path, action="append",
+                   help="data set folder: artists.csv plus images/<Artist_Name>/*.jpg, resized/*.jpg or a folder per "
+                   "artist; repeat for several folders (artists joined by name, artists.csv from the first that has one)")
+    p.add_argument("--train-only", type=Path, action="append", default=[], metavar="DIR",
+                   help="a further data folder whose paintings are used for training and validation only, never "
+                   "for testing (so the --data folders' test split stays comparable); repeatable")
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="bundle directory to write (default: %(default)s)")
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help="start from a named recipe (flags given explicitly override it); 'default' is the shipped model's")
@@ -100,7 +104,7 @@ def cmd_train(args) -> int:
         _split_cpu(args.cpu_devices)
     config = None if args.resume else _config_from_args(args)
     train(args.data, args.out, config, resume=args.resume, cache_dir=args.cache_dir,
-          save_h5=args.save_h5, progress=not args.no_progress)
+          save_h5=args.save_h5, progress=not args.no_progress, train_only=args.train_only)
     return 0
 
 
@@ -120,19 +124,18 @@ def cmd_evaluate(args) -> int:
         print(dataset.report(), file=sys.stderr)
         # the folder's own artists.csv may order artists differently: map by name to the model's outputs
         paintings = dataset.paintings[dataset.paintings["artist"].isin(label_of)]
-        root = dataset.root
+        files = dataset.files(paintings)
     else:
-        root = args.data_root or Path(bundle.manifest["data"])
         paintings = bundle.split[bundle.split["split"] == args.split]
-        missing = [p for p in paintings["path"] if not (root / p).is_file()]
+        files = [str(f) for f in bundle.files(paintings, args.data_root)]
+        missing = [f for f in files if not Path(f).is_file()]
         if missing:
-            raise DataError(f"{len(missing)} paintings of the {args.split} split are not under {root} "
+            raise DataError(f"{len(missing)} paintings of the {args.split} split are missing, e.g. {missing[0]} "
                             "(pass --data-root)")
     if paintings.empty:
         raise DataError("no paintings of the model's artists to evaluate")
     labels = np.array([label_of[a] for a in paintings["artist"]])
-    probs = predict_probabilities(bundle.model, [str(root / p) for p in paintings["path"]],
-                                  bundle.input_size, tta=tta, progress=progress)
+    probs = predict_probabilities(bundle.model, files, bundle.input_size, tta=tta, progress=progress)
     metrics = compute_metrics(labels, probs, bundle.classes)
     print(summary_line(metrics))
     if args.json:

@@ -66,6 +66,8 @@ class Config:
     val_fraction: float = option(0.2, "validation share of the non-test paintings")
     test_fraction: float = option(0.2, "held-out test share per artist")
     seed: int = option(42, "seed of the split and the initial weights", metavar="N")
+    duplicate_similarity: float = option(0.8, "paintings whose Lite0 embeddings are this similar (cosine) count as "
+                                         "one near-duplicate group, kept on one side of the split; 0 = off")
     strategy: str = option("default", "tf.distribute: mirrored = GPUs/CPUs, multi-worker = $TF_CONFIG", choices=STRATEGIES)
 
     @property
@@ -89,6 +91,8 @@ class Config:
             raise ValueError("the seed-cnn backbone takes the whole painting only (scales 1)")
         if not self.scales or any(s < 1 for s in self.scales) or len(set(self.scales)) != len(self.scales):
             raise ValueError(f"scales must be distinct positive integers, got {self.scales}")
+        if not 0 <= self.duplicate_similarity <= 1:
+            raise ValueError("duplicate_similarity is a cosine similarity in [0, 1] (0 = off)")
         if not 0 <= self.test_fraction < 1 or not 0 <= self.val_fraction < 1:
             raise ValueError("test and validation fractions must lie in [0, 1)")
         if self.style_stats and not self.backbone.startswith("lite"):

@@ -45,25 +45,37 @@ def label_from_filename(path: str | Path) -> str:
 
 @dataclass
 class Dataset:
-    """Paintings found on disk, joined to the artists in artists.csv."""
+    """Paintings found on disk in one or more folders, joined to the artists in artists.csv."""
 
-    root: Path
+    root: Path  # the first folder
     artists: pd.DataFrame  # one row per class, in label order; column "label_name" = name joined with "_"
-    paintings: pd.DataFrame  # path (relative to root), artist (label name), label, sha1, width, height
-    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["path", "reason"]))
+    paintings: pd.DataFrame  # path (relative to its folder), artist (label name), label, sha1, width, height, source
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["path", "reason", "source"]))
     artists_without_paintings: list[str] = field(default_factory=list)
     unknown_artists: list[str] = field(default_factory=list)  # folders / prefixes with no csv row
+    sources: dict[str, Path] = field(default_factory=dict)  # folder name -> folder, in the order given
+    train_only: list[str] = field(default_factory=list)  # sources used for training and validation only
 
     @property
     def classes(self) -> list[str]:
         return list(self.artists["label_name"])
+
+    def files(self, paintings: pd.DataFrame) -> list[str]:
+        """Absolute paths of ``paintings`` (rows of ``self.paintings``)."""
+        return [str(self.sources[source] / path) for source, path in zip(paintings["source"], paintings["path"])]
 
     def counts(self) -> pd.Series:
         """Paintings per artist, in label order (zeros included)."""
         return self.paintings["artist"].value_counts().reindex(self.classes, fill_value=0)
 
     def report(self) -> str:
-        lines = [f"{len(self.paintings)} paintings of {int((self.counts() > 0).sum())} artists in {self.root}"]
+        lines = [f"{len(self.paintings)} paintings of {int((self.counts() > 0).sum())} artists in "
+                 + " + ".join(str(folder) for folder in self.sources.values())]
+        if len(self.sources) > 1:
+            per_source = self.paintings["source"].value_counts()
+            lines += [f"  {name}: {int(per_source.get(name, 0))} paintings"
+                      + (" (training and validation only)" if name in self.train_only else "")
+                      for name in self.sources]
         if len(self.skipped):
             lines.append(f"skipped {len(self.skipped)} unreadable files:")
             lines += [f"  {r.path}: {r.reason}" for r in self.skipped.itertuples()]
@@ -96,8 +108,9 @@ def read_artists(csv_path: Path) -> pd.DataFrame:
 
 
 def find_image_files(root: Path) -> list[tuple[Path, str]]:
-    """(file, artist as written on disk) for the folder and the flat layout of the data set."""
-    candidates = [root / "images" / "images", root / "images", root / "resized" / "resized", root / "resized"]
+    """(file, artist as written on disk) for the folder and the flat layout of the data set, or a plain
+    folder per artist."""
+    candidates = [root / "images" / "images", root / "images", root / "resized" / "resized", root / "resized", root]
     for folder in candidates:
         if not folder.is_dir():
             continue
@@ -111,6 +124,11 @@ def find_image_files(root: Path) -> list[tuple[Path, str]]:
     return []
 
 
+def sha1_of_file(path: str | Path) -> str:
+    """The sha1 of a file's bytes: how paintings are identified in splits and caches."""
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
+
 def _check_image(path: Path) -> tuple[str, int, int, str]:
     """sha1, width, height and "" -- or a reason the file is unusable."""
     try:
@@ -119,6 +137,60 @@ def _check_image(path: Path) -> tuple[str, int, int, str]:
         return hashlib.sha1(data).hexdigest(), *img.size, ""
     except (ValueError, OSError) as exc:
         return "", 0, 0, str(exc)
+
+
+def _existing_folder(root: str | Path) -> Path:
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise DataError(f"data folder {root} does not exist")
+    return root
+
+
+def _artists_from_classes(classes: list[str]) -> pd.DataFrame:
+    artists = pd.DataFrame({"name": [c.replace("_", " ") for c in classes], "label_name": classes})
+    for column in ARTIST_COLUMNS[1:]:
+        artists[column] = ""
+    return artists
+
+
+def _scan_folder(root: Path, artists: pd.DataFrame, source: str, progress: bool) -> tuple[list, list, set]:
+    """Check every image under ``root``: (rows of readable paintings, skipped files, unknown artist names)."""
+    key_to_label = {normalise_name(n): n for n in artists["label_name"]}
+    files = find_image_files(root)
+    if not files:
+        raise DataError(f"no images found in {root} (expected images/<Artist_Name>/*.jpg, resized/*.jpg "
+                        "or a folder per artist)")
+    with ThreadPoolExecutor(min(8, len(files))) as pool:
+        checks = list(tqdm(pool.map(_check_image, [f for f, _ in files]), total=len(files),
+                           desc=f"Scanning {source}", unit="img", disable=not progress))
+    rows, skipped, unknown = [], [], set()
+    for (path, on_disk), (sha1, width, height, problem) in zip(files, checks):
+        rel = path.relative_to(root).as_posix()
+        label = key_to_label.get(normalise_name(on_disk))
+        if label is None:
+            unknown.add(on_disk)
+        elif problem:
+            skipped.append({"path": rel, "reason": problem, "source": source})
+        else:
+            rows.append({"path": rel, "artist": label, "sha1": sha1, "width": width, "height": height,
+                         "source": source})
+    return rows, skipped, unknown
+
+
+def _assemble(sources: dict[str, Path], artists: pd.DataFrame, scans: list[tuple[list, list, set]],
+              train_only: list[str]) -> Dataset:
+    rows = [row for scan in scans for row in scan[0]]
+    paintings = pd.DataFrame(rows, columns=["path", "artist", "sha1", "width", "height", "source"])
+    if paintings.empty:
+        raise DataError(f"no readable paintings of known artists in {', '.join(map(str, sources.values()))}")
+    label_of = {name: i for i, name in enumerate(artists["label_name"])}
+    paintings.insert(2, "label", paintings["artist"].map(label_of).astype(int))
+    dataset = Dataset(root=next(iter(sources.values())), artists=artists, paintings=paintings,
+                      skipped=pd.DataFrame([s for scan in scans for s in scan[1]], columns=["path", "reason", "source"]),
+                      unknown_artists=sorted(set().union(*(scan[2] for scan in scans))),
+                      sources=sources, train_only=train_only)
+    dataset.artists_without_paintings = [a for a, n in dataset.counts().items() if n == 0]
+    return dataset
 
 
 def scan_dataset(root: str | Path, artists_csv: str | Path | None = None,
@@ -130,49 +202,41 @@ def scan_dataset(root: str | Path, artists_csv: str | Path | None = None,
     (``require_csv=False``) the artists come from ``classes`` (e.g. a trained
     model's), so a model can be evaluated on any folder of paintings.
     """
-    root = Path(root).expanduser().resolve()
-    if not root.is_dir():
-        raise DataError(f"data folder {root} does not exist")
+    root = _existing_folder(root)
     csv_path = Path(artists_csv) if artists_csv else root / "artists.csv"
     if require_csv or csv_path.is_file():
         artists = read_artists(csv_path)
     elif classes is not None:
-        artists = pd.DataFrame({"name": [c.replace("_", " ") for c in classes], "label_name": classes})
-        for column in ARTIST_COLUMNS[1:]:
-            artists[column] = ""
+        artists = _artists_from_classes(classes)
     else:
         raise DataError(f"artists.csv not found in {root}")
-    key_to_label = {normalise_name(n): n for n in artists["label_name"]}
+    return _assemble({root.name: root}, artists, [_scan_folder(root, artists, root.name, progress)], [])
 
-    files = find_image_files(root)
-    if not files:
-        raise DataError(f"no images found in {root} (expected images/<Artist_Name>/*.jpg or resized/*.jpg)")
 
-    workers = min(8, len(files))
-    with ThreadPoolExecutor(workers) as pool:
-        checks = list(tqdm(pool.map(_check_image, [f for f, _ in files]), total=len(files),
-                           desc="Scanning paintings", unit="img", disable=not progress))
+def _source_names(folders: list[Path]) -> list[str]:
+    names = []
+    for folder in folders:
+        name, n = folder.name, 2
+        while name in names:
+            name, n = f"{folder.name}-{n}", n + 1
+        names.append(name)
+    return names
 
-    rows, skipped, unknown = [], [], set()
-    for (path, on_disk), (sha1, width, height, problem) in zip(files, checks):
-        rel = path.relative_to(root).as_posix()
-        label = key_to_label.get(normalise_name(on_disk))
-        if label is None:
-            unknown.add(on_disk)
-        elif problem:
-            skipped.append({"path": rel, "reason": problem})
-        else:
-            rows.append({"path": rel, "artist": label, "sha1": sha1, "width": width, "height": height})
-    paintings = pd.DataFrame(rows, columns=["path", "artist", "sha1", "width", "height"])
-    if paintings.empty:
-        raise DataError(f"no readable paintings of known artists in {root}")
-    label_of = {name: i for i, name in enumerate(artists["label_name"])}
-    paintings.insert(2, "label", paintings["artist"].map(label_of).astype(int))
-    dataset = Dataset(root=root, artists=artists, paintings=paintings,
-                      skipped=pd.DataFrame(skipped, columns=["path", "reason"]),
-                      unknown_artists=sorted(unknown))
-    dataset.artists_without_paintings = [a for a, n in dataset.counts().items() if n == 0]
-    return dataset
+
+def scan_sources(data_dirs: list, train_only_dirs: list = (), progress: bool = True) -> Dataset:
+    """Paintings of several folders as one data set, artists joined by name.
+
+    artists.csv comes from the first folder that has one; paintings of ``train_only_dirs`` are
+    marked for training and validation only (``Dataset.train_only``).
+    """
+    folders = [_existing_folder(d) for d in [*data_dirs, *train_only_dirs]]
+    csv_path = next((f / "artists.csv" for f in folders if (f / "artists.csv").is_file()), None)
+    if csv_path is None:
+        raise DataError("artists.csv not found in " + ", ".join(map(str, folders)))
+    artists = read_artists(csv_path)
+    names = _source_names(folders)
+    scans = [_scan_folder(folder, artists, name, progress) for folder, name in zip(folders, names)]
+    return _assemble(dict(zip(names, folders)), artists, scans, names[len(data_dirs):])
 
 
 def class_weights(labels: np.ndarray | pd.Series, n_classes: int) -> dict[int, float]:
@@ -182,25 +246,50 @@ def class_weights(labels: np.ndarray | pd.Series, n_classes: int) -> dict[int, f
     return {i: float(total / (n_classes * c)) if c else 0.0 for i, c in enumerate(counts)}
 
 
+EXCLUDED = "excluded"  # a training-only painting that is a near-duplicate of a test painting: never used
+
+
 def split_paintings(paintings: pd.DataFrame, test_fraction: float, val_fraction: float,
-                    seed: int) -> pd.Series:
-    """Stratified, seeded train/val/test assignment; identical files stay together.
+                    seed: int, by: str = "sha1") -> pd.Series:
+    """Stratified, seeded train/val/test assignment; paintings with the same ``by`` value (identical
+    files, or a near-duplicate group) stay together.
 
     Per artist: ``round(n * test_fraction)`` test paintings, then
     ``round(rest * val_fraction)`` validation, always leaving one for training.
     """
     rng = np.random.default_rng(seed)
-    # one representative row per distinct file; duplicates follow it
-    unique = paintings.drop_duplicates("sha1")
+    # one representative row per distinct file or group; the others follow it
+    unique = paintings.drop_duplicates(by)
     assignment: dict[str, str] = {}
     for _, rows in unique.groupby("artist", sort=True):
-        order = rng.permutation(rows["sha1"].to_numpy())
+        order = rng.permutation(rows[by].to_numpy())
         n = len(order)
         n_test = min(int(round(n * test_fraction)), n - 1)
         n_val = min(int(round((n - n_test) * val_fraction)), n - n_test - 1)
-        for i, sha in enumerate(order):
-            assignment[sha] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
-    return paintings["sha1"].map(assignment).rename("split")
+        for i, key in enumerate(order):
+            assignment[key] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+    return paintings[by].map(assignment).rename("split")
+
+
+def assign_splits(paintings: pd.DataFrame, train_only: list[str], test_fraction: float, val_fraction: float,
+                  seed: int) -> pd.Series:
+    """Splits for paintings of several sources, near-duplicate groups (column ``group``) kept together.
+
+    The sources not in ``train_only`` are split by :func:`split_paintings`, as if they were alone, so
+    their test split does not change when folders are added. A training-only painting joins its
+    group's side; one grouped with a test painting is ``EXCLUDED``; the rest go to train and validation.
+    """
+    held = paintings["source"].isin(train_only)
+    split = pd.Series(index=paintings.index, dtype=object, name="split")
+    split[~held] = split_paintings(paintings[~held], test_fraction, val_fraction, seed, by="group")
+    side_of_group = dict(zip(paintings.loc[~held, "group"], split[~held]))
+    extra = paintings[held]
+    follows = extra["group"].map(side_of_group).replace({"test": EXCLUDED})
+    split[follows.dropna().index] = follows.dropna()
+    free = extra[follows.isna()]
+    if len(free):
+        split[free.index] = split_paintings(free, 0.0, val_fraction, seed, by="group")
+    return split
 
 
 def tf_image_dataset(paths: list[str], labels: np.ndarray | None, image_size: int, n_classes: int,

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from . import models
 from .config import Config
-from .data import tf_image_dataset
+from .data import Dataset, tf_image_dataset
 
 FEATURES_VERSION = "2"  # bump when feature extraction changes so stale caches are not reused
 
@@ -26,20 +26,20 @@ def features_key(config: Config) -> str:
     return f"{config.backbone}-" + hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
 
 
-def cached_features(extractor, root: Path, paintings: pd.DataFrame, config: Config, cache_dir: Path,
+def cached_features(extractor, paths: list[str], sha1s, config: Config, cache_dir: Path,
                     flip: bool = False, progress: bool = True) -> np.ndarray:
-    """Backbone features of each painting (or its mirror image), computed once and cached on
-    disk under ``cache_dir/features/<backbone key>/<image sha1>[_flip].npy``."""
+    """Backbone features of each image file (or its mirror image), computed once and cached on
+    disk under ``cache_dir/features/<backbone key>/<file sha1>[_flip].npy``."""
     folder = cache_dir / "features" / features_key(config)
     folder.mkdir(parents=True, exist_ok=True)
     suffix = "_flip" if flip else ""
-    files = [folder / f"{sha}{suffix}.npy" for sha in paintings["sha1"]]
+    files = [folder / f"{sha}{suffix}.npy" for sha in sha1s]
     missing = [i for i, f in enumerate(files) if not f.is_file()]
     if missing:
-        paths = [str(root / paintings["path"].iloc[i]) for i in missing]
         desc = "Computing features" + (" (mirrored)" if flip else "")
-        _compute_features(extractor, paths, [files[i] for i in missing], config.input_size, flip, desc, progress)
-    return np.stack([np.load(f) for f in files])
+        _compute_features(extractor, [str(paths[i]) for i in missing], [files[i] for i in missing],
+                          config.input_size, flip, desc, progress)
+    return np.stack([np.load(f) for f in files]) if files else np.zeros((0, 0), np.float32)
 
 
 def _compute_features(extractor, paths: list[str], targets: list[Path], input_size: int, flip: bool, desc: str,
@@ -64,15 +64,15 @@ def _compute_features(extractor, paths: list[str], targets: list[Path], input_si
 class HeadFeatures:
     """The head's training data: cached features of a run's paintings, with one-hot labels."""
 
-    def __init__(self, model, root: Path, config: Config, cache_dir: Path, n_classes: int, progress: bool):
+    def __init__(self, model, dataset: Dataset, config: Config, cache_dir: Path, progress: bool):
         self.extractor = models.feature_extractor(model)
-        self.root, self.config, self.cache_dir, self.progress = root, config, cache_dir, progress
-        self.one_hot = np.eye(n_classes, dtype=np.float32)
+        self.dataset, self.config, self.cache_dir, self.progress = dataset, config, cache_dir, progress
+        self.one_hot = np.eye(len(dataset.classes), dtype=np.float32)
 
     def of(self, paintings: pd.DataFrame, flip: bool = False) -> np.ndarray:
         """Features of ``paintings`` (or of their mirror images)."""
-        return cached_features(self.extractor, self.root, paintings, self.config, self.cache_dir, flip,
-                               self.progress)
+        return cached_features(self.extractor, self.dataset.files(paintings), paintings["sha1"], self.config,
+                               self.cache_dir, flip, self.progress)
 
     def labelled(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(features, one-hot labels) of ``paintings`` as they are."""

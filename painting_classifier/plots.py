@@ -1,6 +1,8 @@
 """Tables and figures of a bundle for the app's Training tab, and the Grad-CAM overlay."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -49,6 +51,15 @@ def paintings_frame(bundle: Bundle) -> pd.DataFrame:
     """Paintings per artist and split (train / val / test), long format for a stacked bar chart."""
     names = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
     counts = bundle.split.groupby(["artist", "split"]).size().rename("paintings").reset_index()
+    counts["artist"] = counts["artist"].map(names)
+    return counts
+
+
+def sources_frame(bundle: Bundle) -> pd.DataFrame:
+    """Paintings per artist and data folder (all splits), long format for a stacked bar chart."""
+    names = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
+    split = bundle.split if "source" in bundle.split else bundle.split.assign(source=Path(bundle.manifest["data"]).name)
+    counts = split.groupby(["artist", "source"]).size().rename("paintings").reset_index()
     counts["artist"] = counts["artist"].map(names)
     return counts
 

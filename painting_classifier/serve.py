@@ -109,7 +109,7 @@ def _training_tab(bundle) -> tuple[list, callable]:
     history = bundle.history
     values = (
         plots.curves(history, "accuracy"), plots.curves(history, "loss"),
-        plots.class_weights_frame(bundle), plots.paintings_frame(bundle),
+        plots.class_weights_frame(bundle), plots.paintings_frame(bundle), plots.sources_frame(bundle),
         plots.metrics_table(bundle.metrics), plots.per_artist_frame(bundle.metrics, display),
         plots.confusion_figure(bundle.metrics, display),
     )
@@ -129,8 +129,11 @@ def _training_tab(bundle) -> tuple[list, callable]:
                               title="Class weight per artist: total / (artists × paintings of the artist)")
     paintings_plot = gr.BarPlot(x="artist", y="paintings", color="split", sort="-y", x_label_angle=-60,
                                 height=380, title="Paintings per artist and split")
+    sources_plot = gr.BarPlot(x="artist", y="paintings", color="source", sort="-y", x_label_angle=-60,
+                              height=380, title="Paintings per artist and data folder")
     confusion_plot = gr.Plot(label="Confusion matrix")
-    outputs = [accuracy_plot, loss_plot, weights_plot, paintings_plot, metrics_df, per_artist_plot, confusion_plot]
+    outputs = [accuracy_plot, loss_plot, weights_plot, paintings_plot, sources_plot, metrics_df, per_artist_plot,
+               confusion_plot]
     return outputs, lambda: values
 
 

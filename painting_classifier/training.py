@@ -18,8 +18,9 @@ import pandas as pd
 from . import evaluate, models
 from .bundle import save_bundle, serving_copy
 from .config import Config, default_cache_dir
-from .data import DataError, Dataset, class_weights, scan_dataset, split_paintings, tf_image_dataset
+from .data import EXCLUDED, DataError, Dataset, assign_splits, class_weights, scan_sources, tf_image_dataset
 from .features import HeadFeatures
+from .near_duplicates import find_groups, groups_table
 
 STATE_DIR = "training"
 
@@ -140,7 +141,7 @@ def train_head(run: Run) -> None:
     """Stage 1: the head on cached backbone features, then calibration and refit as configured."""
     config = run.config
     models.freeze_backbone(run.model)
-    features = HeadFeatures(run.model, run.dataset.root, config, run.cache, run.n_classes, run.progress)
+    features = HeadFeatures(run.model, run.dataset, config, run.cache, run.progress)
     head = run.model.get_layer(models.HEAD)
     x_train, y_train = features.training_set(run.part("train"))
     models.adapt_head(head, x_train)
@@ -199,7 +200,7 @@ def _image_stream(run: Run, part: pd.DataFrame, training: bool):
     """Batches of one split's paintings, decoded once into a uint8 cache file of the run."""
     image_cache = run.state / "image_cache"  # deleted with the run's state when it finishes
     key = hashlib.sha1("".join(part["sha1"]).encode()).hexdigest()[:16]
-    return tf_image_dataset([str(run.dataset.root / p) for p in part["path"]], part["label"].to_numpy(),
+    return tf_image_dataset(run.dataset.files(part), part["label"].to_numpy(),
                             run.config.input_size, run.n_classes, run.config.batch_size, shuffle=training,
                             augment=training and run.config.augment, cache=str(image_cache / key),
                             seed=run.config.seed)
@@ -249,20 +250,29 @@ def _start_state(out: Path, config: Config | None, resume: bool) -> Config:
     return config
 
 
-def _prepare_split(dataset: Dataset, config: Config, state: Path, resume: bool) -> pd.DataFrame:
-    """Every painting with its split: drawn anew, or (on resume) as the interrupted run drew it."""
+def _prepare_split(dataset: Dataset, config: Config, state: Path, resume: bool, cache: Path,
+                   progress: bool) -> pd.DataFrame:
+    """Every painting with its near-duplicate group and split: drawn anew, or (on resume) as the
+    interrupted run drew them."""
     split_csv = state / "split.csv"
     table = dataset.paintings.copy()
     if resume and split_csv.is_file():
-        previous = pd.read_csv(split_csv).set_index("path")["split"]
-        table["split"] = table["path"].map(previous)
+        previous = pd.read_csv(split_csv).set_index(["source", "path"])
+        keys = pd.MultiIndex.from_frame(table[["source", "path"]])
+        table["group"] = previous["group"].reindex(keys).to_numpy()
+        table["split"] = previous["split"].reindex(keys).to_numpy()
         new = table["split"].isna()
         if new.any():
             raise DataError(f"{int(new.sum())} paintings are new since the run started; "
                             "resume with the same data or start a new run")
+        return table
+    if config.duplicate_similarity:
+        table["group"] = find_groups(dataset, cache, config.duplicate_similarity, progress)
     else:
-        table["split"] = split_paintings(table, config.test_fraction, config.val_fraction, config.seed)
-        table[["path", "artist", "label", "sha1", "split"]].to_csv(split_csv, index=False)
+        table["group"] = table["sha1"]
+    table["split"] = assign_splits(table, dataset.train_only, config.test_fraction, config.val_fraction,
+                                   config.seed)
+    table[["source", "path", "artist", "label", "sha1", "group", "split"]].to_csv(split_csv, index=False)
     return table
 
 
@@ -282,7 +292,7 @@ def _read_history(run: Run) -> pd.DataFrame:
 
 
 def _score(run: Run, part: pd.DataFrame) -> dict:
-    probs = evaluate.predict_probabilities(run.model, [str(run.dataset.root / p) for p in part["path"]],
+    probs = evaluate.predict_probabilities(run.model, run.dataset.files(part),
                                            run.config.input_size, tta=run.config.tta, progress=run.progress)
     return evaluate.compute_metrics(part["label"].to_numpy(), probs, run.dataset.classes)
 
@@ -319,20 +329,25 @@ def _artists_table(run: Run) -> pd.DataFrame:
 
 def write_bundle(run: Run, out: Path, metrics: dict, save_h5: bool = False) -> None:
     """Save the trained model and everything known about the run as a bundle; then drop the run's state."""
-    split = run.table[["path", "artist", "sha1", "split"]]
-    save_bundle(out, run.model, run.config, _artists_table(run), _read_history(run), split, metrics,
-                run.dataset.skipped, str(run.dataset.root))
+    used = run.table[run.table["split"].isin(["train", "val", "test"])]
+    sources = {name: {"folder": str(folder), "train_only": name in run.dataset.train_only}
+               for name, folder in run.dataset.sources.items()}
+    save_bundle(out, run.model, run.config, _artists_table(run), _read_history(run),
+                used[["path", "artist", "sha1", "split", "source", "group"]], metrics, run.dataset.skipped,
+                str(run.dataset.root), sources=sources, near_duplicates=groups_table(run.table))
     if save_h5:
         serving_copy(run.model).save(out / "painting_classification.h5")
     shutil.rmtree(run.state)  # the bundle holds config, split and history; checkpoints are no longer needed
     print(f"Bundle written to {out}")
 
 
-def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = None, resume: bool = False,
+def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: bool = False,
           cache_dir: str | Path | None = None, save_h5: bool = False, progress: bool = True,
-          callbacks=()) -> Path:
-    """Train a classifier on the data set in ``data_dir`` and write a bundle to ``out_dir``.
+          callbacks=(), train_only=()) -> Path:
+    """Train a classifier and write a bundle to ``out_dir``.
 
+    ``data_dir``: one data set folder or a list of them (artists joined by name); the paintings of
+    the ``train_only`` folders are used for training and validation only, never for testing.
     ``resume=True`` continues the interrupted run in ``out_dir`` with its saved config and split.
     ``callbacks`` are extra Keras callbacks for every stage. Returns the bundle path.
     """
@@ -340,12 +355,17 @@ def train(data_dir: str | Path, out_dir: str | Path, config: Config | None = Non
 
     out = Path(out_dir)
     config = _start_state(out, config, resume)
-    dataset = scan_dataset(data_dir, progress=progress)
+    cache = Path(cache_dir) if cache_dir else default_cache_dir()
+    folders = list(data_dir) if isinstance(data_dir, (list, tuple)) else [data_dir]
+    dataset = scan_sources(folders, list(train_only), progress=progress)
     print(dataset.report())
-    table = _prepare_split(dataset, config, out / STATE_DIR, resume)
-    print(", ".join(f"{name}: {int((table['split'] == name).sum())}" for name in ("train", "val", "test")))
-    run = Run(config, dataset, table, out / STATE_DIR, Path(cache_dir) if cache_dir else default_cache_dir(),
-              make_strategy(config.strategy), progress, tuple(callbacks))
+    table = _prepare_split(dataset, config, out / STATE_DIR, resume, cache, progress)
+    print(", ".join(f"{name}: {int((table['split'] == name).sum())}" for name in ("train", "val", "test", EXCLUDED)
+                    if name != EXCLUDED or (table["split"] == name).any())
+          + (f"; {table['group'].duplicated().sum()} paintings grouped with a near-duplicate"
+             if table["group"].duplicated().any() else ""))
+    run = Run(config, dataset, table, out / STATE_DIR, cache, make_strategy(config.strategy), progress,
+              tuple(callbacks))
     if config.strategy != "default":
         print(f"{config.strategy} strategy: training in sync on {run.strategy.num_replicas_in_sync} devices")
     keras.utils.set_random_seed(config.seed)

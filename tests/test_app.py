@@ -85,13 +85,16 @@ def test_gradcam_endpoint_returns_an_overlay(client, painting):
 
 
 def test_training_tab_data(client, tiny_bundle):
-    accuracy, loss, weights, paintings, metrics, per_artist, confusion = client.predict(api_name="/training_data")
+    accuracy, loss, weights, paintings, sources, metrics, per_artist, confusion = client.predict(
+        api_name="/training_data")
     series = {row[2] for row in accuracy["data"]}
     assert {"train", "validation"} <= series and any(s.startswith("best epoch") for s in series)
     assert {row[2] for row in loss["data"]} >= {"train", "validation"}
     assert sorted(row[0] for row in weights["data"]) == ["Albrecht Dürer", "Claude Monet", "Piet Mondrian",
                                                            "Vincent van Gogh"]
     assert {row[1] for row in paintings["data"]} == {"train", "val", "test"}
+    assert {row[1] for row in sources["data"]} == {"data"}  # one data folder, named like it
+    assert sum(row[2] for row in sources["data"]) == sum(row[2] for row in paintings["data"])
     assert [row[0] for row in metrics["data"]][:4] == ["Top-1 accuracy", "Top-5 accuracy", "Balanced accuracy",
                                                         "Macro-F1"]
     assert len(per_artist["data"]) == 4

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import ROOT
@@ -13,7 +14,8 @@ from synthetic import make_dataset
 pytestmark = pytest.mark.slow  # trains models or starts the app: not in the quick unit loop
 
 TINY = ["--backbone", "lite0", "--view-size", "48", "--scales", "1,2", "--epochs", "15", "--patience", "15",
-        "--learning-rate", "3e-3", "--batch-size", "16", "--test-fraction", "0.25", "--no-progress"]
+        "--learning-rate", "3e-3", "--batch-size", "16", "--test-fraction", "0.25", "--no-progress",
+        "--duplicate-similarity", "0"]  # the synthetic styles are near-duplicates of each other to Lite0
 
 
 def run(*args, check=True):
@@ -114,7 +116,25 @@ def test_every_option_has_help_text():
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     data = make_dataset(tmp_path / "data", per_artist=6, size=48)
     result = run("train.py", "--data", data, "--out", tmp_path / "model", "--view-size", "48", "--epochs", "3",
-                 "--strategy", "mirrored", "--cpu-devices", "2", "--test-fraction", "0.25", "--no-progress")
+                 "--strategy", "mirrored", "--cpu-devices", "2", "--test-fraction", "0.25", "--no-progress",
+                 "--duplicate-similarity", "0")
     assert "mirrored strategy: training in sync on 2 devices" in result.stdout
     assert json.loads((tmp_path / "model" / "manifest.json").read_text())["config"]["strategy"] == "mirrored"
 
+
+
+def test_training_only_folder_and_near_duplicates_are_recorded(tmp_path):
+    data = make_dataset(tmp_path / "kaggle", per_artist=6, size=48)
+    more = make_dataset(tmp_path / "more", per_artist=3, size=48, seed=7)
+    copy = next((data / "images" / "Claude_Monet").iterdir())
+    (more / "images" / "Claude_Monet" / "copy.jpg").write_bytes(copy.read_bytes())  # the same file in both
+    run("train.py", "--data", data, "--train-only", more, "--out", tmp_path / "model", "--view-size", "48",
+        "--epochs", "2", "--test-fraction", "0.25", "--duplicate-similarity", "0", "--no-progress")
+    model = tmp_path / "model"
+    split = pd.read_csv(model / "split.csv")
+    assert set(split.loc[split["source"] == "more", "split"]) <= {"train", "val"}
+    assert split.groupby("group")["split"].nunique().max() == 1
+    sources = json.loads((model / "manifest.json").read_text())["sources"]
+    assert sources["more"]["train_only"] and not sources["kaggle"]["train_only"]
+    groups = pd.read_csv(model / "near_duplicates.csv")
+    assert sorted(groups["source"]) == ["kaggle", "more"]  # the copy and its original

@@ -1,4 +1,6 @@
 """Unit tests for reading the data set: names, layouts, bad files, class weights, splits, tf.data."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,3 +130,70 @@ def test_tf_dataset_streams_uint8_valued_batches(tmp_path):
     assert sorted(np.concatenate([y.numpy().argmax(1) for _, y in batches]).tolist()) == sorted(
         dataset.paintings["label"].tolist())
     assert list(tmp_path.glob("cache*"))  # the decoded images were cached on disk
+
+
+def test_several_folders_join_artists_by_name(tmp_path):
+    from painting_classifier.data import scan_sources
+
+    first = make_dataset(tmp_path / "kaggle", per_artist=3, size=48)
+    second = make_dataset(tmp_path / "more", per_artist=2, size=48, seed=5,
+                          folder_names={"Albrecht Dürer": "Albrecht_Du\u0308rer"})
+    (second / "artists.csv").unlink()
+    # a plain folder per artist, no artists.csv, no images/ level
+    plain = tmp_path / "plain" / "Claude Monet"
+    plain.mkdir(parents=True)
+    Image.new("RGB", (70, 70), (1, 2, 3)).save(plain / "water-lilies.jpg")
+    dataset = scan_sources([first], [second, tmp_path / "plain"], progress=False)
+    assert list(dataset.sources) == ["kaggle", "more", "plain"] and dataset.train_only == ["more", "plain"]
+    counts = dataset.paintings.groupby(["source", "artist"]).size()
+    assert counts["kaggle"].tolist() == [3, 3, 3, 3] and counts["more"].tolist() == [2, 2, 2, 2]
+    assert counts["plain"].to_dict() == {"Claude_Monet": 1}
+    files = dataset.files(dataset.paintings)
+    assert all(Path(f).is_file() for f in files) and any("water-lilies" in f for f in files)
+    assert "training and validation only" in dataset.report()
+
+
+def test_artists_csv_comes_from_the_first_folder_that_has_one(tmp_path):
+    from painting_classifier.data import DataError, scan_sources
+
+    plain = make_dataset(tmp_path / "a", per_artist=2, size=48)
+    (plain / "artists.csv").unlink()
+    other = make_dataset(tmp_path / "b", per_artist=2, size=48)
+    assert len(scan_sources([plain, other], progress=False).classes) == 4
+    (other / "artists.csv").unlink()
+    with pytest.raises(DataError, match="artists.csv not found"):
+        scan_sources([plain, other], progress=False)
+
+
+def _sources_table(n_first: int, n_extra: int, artists: int = 3) -> pd.DataFrame:
+    rows = [{"source": source, "path": f"{source}/{a}/{i}.jpg", "artist": f"A{a}", "sha1": f"{source}-{a}-{i}"}
+            for source, n in (("kaggle", n_first), ("more", n_extra)) for a in range(artists) for i in range(n)]
+    table = pd.DataFrame(rows)
+    table["group"] = table["sha1"]
+    return table
+
+
+def test_added_folders_never_change_the_test_split_and_never_reach_it():
+    from painting_classifier.data import EXCLUDED, assign_splits
+
+    table = _sources_table(10, 6)
+    alone = split_paintings(table[table["source"] == "kaggle"], 0.2, 0.2, seed=3)
+    split = assign_splits(table, ["more"], 0.2, 0.2, seed=3)
+    first = table["source"] == "kaggle"
+    assert split[first].tolist() == alone.tolist()  # the sample's test split, as if alone
+    assert set(split[~first]) == {"train", "val"}
+    # a training-only copy of a test painting is left out; one of a validation painting follows it
+    test_painting = table.index[first & (split == "test")][0]
+    val_painting = table.index[first & (split == "val")][0]
+    extra = table.index[~first]
+    table.loc[extra[0], "group"] = table.loc[test_painting, "group"]
+    table.loc[extra[1], "group"] = table.loc[val_painting, "group"]
+    split = assign_splits(table, ["more"], 0.2, 0.2, seed=3)
+    assert split[extra[0]] == EXCLUDED and split[extra[1]] == "val"
+
+
+def test_near_duplicate_groups_stay_on_one_side():
+    table = _sources_table(12, 0, artists=2)
+    table.loc[[0, 1, 2], "group"] = table.loc[0, "sha1"]  # three copies of one painting
+    split = split_paintings(table, 0.25, 0.25, seed=0, by="group")
+    assert split[[0, 1, 2]].nunique() == 1
