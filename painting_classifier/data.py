@@ -251,23 +251,24 @@ EXCLUDED = "excluded"  # a training-only painting that is a near-duplicate of a 
 
 def split_paintings(paintings: pd.DataFrame, test_fraction: float, val_fraction: float,
                     seed: int, by: str = "sha1") -> pd.Series:
-    """Stratified, seeded train/val/test assignment; paintings with the same ``by`` value (identical
-    files, or a near-duplicate group) stay together.
+    """Stratified, seeded train/val/test assignment; identical files stay together.
 
     Per artist: ``round(n * test_fraction)`` test paintings, then
-    ``round(rest * val_fraction)`` validation, always leaving one for training.
+    ``round(rest * val_fraction)`` validation, always leaving one for training (n: distinct files).
+    With ``by="group"`` every painting takes the side of its group's id, the sha1 of the group's first
+    painting: grouping near-duplicates moves only the grouped paintings, never the rest of the split.
     """
     rng = np.random.default_rng(seed)
-    # one representative row per distinct file or group; the others follow it
-    unique = paintings.drop_duplicates(by)
+    # one representative row per distinct file; duplicates follow it
+    unique = paintings.drop_duplicates("sha1")
     assignment: dict[str, str] = {}
     for _, rows in unique.groupby("artist", sort=True):
-        order = rng.permutation(rows[by].to_numpy())
+        order = rng.permutation(rows["sha1"].to_numpy())
         n = len(order)
         n_test = min(int(round(n * test_fraction)), n - 1)
         n_val = min(int(round((n - n_test) * val_fraction)), n - n_test - 1)
-        for i, key in enumerate(order):
-            assignment[key] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+        for i, sha in enumerate(order):
+            assignment[sha] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
     return paintings[by].map(assignment).rename("split")
 
 
