@@ -65,7 +65,7 @@ def main() -> None:
     from painting_classifier import Config, load_bundle
     from painting_classifier.models import build_model, feature_extractor
     from painting_classifier.config import default_cache_dir
-    from painting_classifier.features import cached_features
+    from painting_classifier.features import AS_IS, MIRRORED, cached_features
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/best-artworks-sample")
@@ -91,10 +91,12 @@ def main() -> None:
         key = (backbone, tuple(scales), style, flip, tuple(sorted(settings.items())))
         if key not in cache:
             config = Config(backbone=backbone, scales=scales, style_stats=style, **settings)
-            extractor = feature_extractor(build_model(config, len(bundle.classes)))
+
+            def extractor():
+                return feature_extractor(build_model(config, len(bundle.classes)))
             files = [str(args.data.resolve() / path) for path in paintings["path"]]
             cache[key] = cached_features(extractor, files, paintings["sha1"], config, default_cache_dir(),
-                                         flip=flip, progress=True)
+                                         MIRRORED if flip else AS_IS, progress=True)
         return cache[key]
 
     def feature_set(parts, flip):

@@ -57,6 +57,8 @@ class Config:
     label_smoothing: float = option(0.0, "label smoothing of the cross-entropy", metavar="X")
     class_weights: bool = option(True, "weight artists by total/(n_artists*count)")
     augment: bool = option(False, "train on mirrored paintings too (cached mirrored features for the head)")
+    degraded_copies: int = option(0, "train on this many upload-like copies of each painting too (thumbnail, "
+                                  "wall, detail, light, grayscale, JPEG; cached features)", metavar="N")
     tta: bool = option(False, "test-time augmentation: average with the mirror image")
     refit: bool = option(False, "retrain the head on train + validation for the epochs validation chose")
     calibrate: bool = option(False, "fit a softmax temperature on validation so probabilities match accuracy")

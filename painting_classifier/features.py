@@ -1,17 +1,24 @@
-"""Backbone features of paintings, computed once and cached on disk for training the head (stage 1)."""
+"""Backbone features of paintings, computed once and cached on disk for training the head (stage 1).
+
+A painting's features exist in several variants: as it is, mirrored, and as degraded copies
+(``augment.py``: what real uploads look like). Each variant is cached under its own file name.
+"""
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import models
+from . import augment, models
 from .config import Config
-from .data import Dataset, tf_image_dataset
+from .data import Dataset
+from .images import load_array, load_rgb, resize_square
 
 FEATURES_VERSION = "2"  # bump when feature extraction changes so stale caches are not reused
 
@@ -26,33 +33,73 @@ def features_key(config: Config) -> str:
     return f"{config.backbone}-" + hashlib.sha1(json.dumps(spec).encode()).hexdigest()[:16]
 
 
-def cached_features(extractor, paths: list[str], sha1s, config: Config, cache_dir: Path,
-                    flip: bool = False, progress: bool = True) -> np.ndarray:
-    """Backbone features of each image file (or its mirror image), computed once and cached on
-    disk under ``cache_dir/features/<backbone key>/<file sha1>[_flip].npy``."""
+@dataclass(frozen=True)
+class Variant:
+    """How a painting file becomes the model's input: as it is, mirrored, or degraded copy ``copy``
+    drawn with ``seed``."""
+
+    mirrored: bool = False
+    copy: int | None = None
+    seed: int = 0
+
+    @property
+    def suffix(self) -> str:
+        """What the cache file name adds to the painting's sha1."""
+        degraded = "" if self.copy is None else f"_deg{augment.AUGMENT_VERSION}s{self.seed}c{self.copy}"
+        return degraded + ("_flip" if self.mirrored else "")
+
+    def load(self, path: str, sha1: str, size: int) -> np.ndarray:
+        """The uint8 ``size`` x ``size`` input for this variant of one painting."""
+        if self.copy is None:
+            array = load_array(path, size)
+        else:
+            copy = augment.degraded_copy(load_rgb(path, min_side=size), augment.copy_rng(self.seed, sha1, self.copy))
+            array = resize_square(copy, size)
+        return np.ascontiguousarray(array[:, ::-1]) if self.mirrored else array
+
+
+AS_IS, MIRRORED = Variant(), Variant(mirrored=True)
+
+
+def cached_features(extractor: Callable, paths: list[str], sha1s, config: Config, cache_dir: Path,
+                    variant: Variant = AS_IS, progress: bool = True) -> np.ndarray:
+    """Backbone features of one ``variant`` of each image file, computed once and cached on disk under
+    ``cache_dir/features/<backbone key>/<file sha1><variant suffix>.npy``.
+
+    ``extractor`` is a function that builds the feature model; it is called only when some
+    features are missing.
+    """
     folder = cache_dir / "features" / features_key(config)
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = "_flip" if flip else ""
-    files = [folder / f"{sha}{suffix}.npy" for sha in sha1s]
+    sha1s = list(sha1s)
+    files = [folder / f"{sha}{variant.suffix}.npy" for sha in sha1s]
     missing = [i for i, f in enumerate(files) if not f.is_file()]
     if missing:
-        desc = "Computing features" + (" (mirrored)" if flip else "")
-        _compute_features(extractor, [str(paths[i]) for i in missing], [files[i] for i in missing],
-                          config.input_size, flip, desc, progress)
+        desc = "Computing features" + (f" ({variant.suffix.strip('_')})" if variant.suffix else "")
+        _compute_features(extractor(), variant, [(str(paths[i]), sha1s[i]) for i in missing],
+                          [files[i] for i in missing], config.input_size, desc, progress)
     return np.stack([np.load(f) for f in files]) if files else np.zeros((0, 0), np.float32)
 
 
-def _compute_features(extractor, paths: list[str], targets: list[Path], input_size: int, flip: bool, desc: str,
-                      progress: bool) -> None:
+def _compute_features(extractor, variant: Variant, items: list[tuple[str, str]], targets: list[Path],
+                      input_size: int, desc: str, progress: bool) -> None:
     import tensorflow as tf
 
-    batches = tf_image_dataset(paths, None, input_size, 1, batch_size=4)
+    def load(index):
+        path, sha1 = items[int(index)]
+        return variant.load(path, sha1, input_size)
+
+    def decode(index):
+        image = tf.numpy_function(load, [index], tf.uint8, stateful=False)
+        image.set_shape((input_size, input_size, 3))
+        return tf.cast(image, tf.float32)
+
+    batches = (tf.data.Dataset.range(len(items)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+               .batch(4).prefetch(tf.data.AUTOTUNE))
     forward = models.compiled_forward(extractor)
     written = iter(targets)
-    with tqdm(total=len(paths), desc=desc, unit="img", disable=not progress) as bar:
-        for images, _ in batches:
-            if flip:
-                images = tf.image.flip_left_right(images)
+    with tqdm(total=len(items), desc=desc, unit="img", disable=not progress) as bar:
+        for images in batches:
             for row in forward(images).numpy():
                 target = next(written)
                 tmp = target.with_suffix(".tmp.npy")
@@ -65,22 +112,26 @@ class HeadFeatures:
     """The head's training data: cached features of a run's paintings, with one-hot labels."""
 
     def __init__(self, model, dataset: Dataset, config: Config, cache_dir: Path, progress: bool):
-        self.extractor = models.feature_extractor(model)
-        self.dataset, self.config, self.cache_dir, self.progress = dataset, config, cache_dir, progress
+        self.model, self.dataset, self.config, self.cache_dir, self.progress = model, dataset, config, cache_dir, progress
         self.one_hot = np.eye(len(dataset.classes), dtype=np.float32)
 
-    def of(self, paintings: pd.DataFrame, flip: bool = False) -> np.ndarray:
-        """Features of ``paintings`` (or of their mirror images)."""
-        return cached_features(self.extractor, self.dataset.files(paintings), paintings["sha1"], self.config,
-                               self.cache_dir, flip, self.progress)
+    def of(self, paintings: pd.DataFrame, variant: Variant = AS_IS) -> np.ndarray:
+        """Features of one ``variant`` of ``paintings``."""
+        return cached_features(lambda: models.feature_extractor(self.model), self.dataset.files(paintings),
+                               paintings["sha1"], self.config, self.cache_dir, variant, self.progress)
 
     def labelled(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(features, one-hot labels) of ``paintings`` as they are."""
         return self.of(paintings), self.one_hot[paintings["label"]]
 
+    def training_variants(self) -> list[Variant]:
+        """The variants the head trains on: as is, mirrored with ``augment``, and ``degraded_copies`` copies."""
+        config = self.config
+        return ([AS_IS] + [MIRRORED] * config.augment
+                + [Variant(copy=i, seed=config.seed) for i in range(config.degraded_copies)])
+
     def training_set(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(features, one-hot labels) to train on: plus the mirror images with ``config.augment``."""
-        x, y = self.labelled(paintings)
-        if self.config.augment:
-            x, y = np.concatenate([x, self.of(paintings, flip=True)]), np.concatenate([y, y])
-        return x, y
+        """(features, one-hot labels) to train on: every training variant of ``paintings``."""
+        variants = self.training_variants()
+        x = np.concatenate([self.of(paintings, variant) for variant in variants])
+        return x, np.tile(self.one_hot[paintings["label"]], (len(variants), 1))

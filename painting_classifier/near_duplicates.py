@@ -27,8 +27,8 @@ def embeddings(paths: list[str], sha1s, cache_dir: Path, progress: bool = True) 
     """L2-normalised Lite0 embeddings of image files (cached under ``cache_dir/features``)."""
     from .models import build_model, feature_extractor
 
-    extractor = feature_extractor(build_model(EMBEDDING, n_classes=1))
-    vectors = cached_features(extractor, paths, sha1s, EMBEDDING, cache_dir, progress=progress)
+    vectors = cached_features(lambda: feature_extractor(build_model(EMBEDDING, n_classes=1)), paths, sha1s,
+                              EMBEDDING, cache_dir, progress=progress)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 

@@ -1,5 +1,8 @@
 """Serving a bundle: top-k artists for one image, and Grad-CAM "where the model looked".
 
+An upload is decoded at a reduced scale that still covers the model's input, the painting is
+cut out of any frame and wall around it (``crop.py``), then squashed to the model's input.
+
 Predictions run on a TensorFlow Lite (XNNPACK) conversion of the bundle's model when it
 converts: about 2-3x faster on CPU than the Keras graph. The conversion is cached per model
 checksum; Grad-CAM needs gradients and uses the Keras model.
@@ -12,6 +15,7 @@ import logging
 import os
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +23,11 @@ from PIL import Image
 
 from .bundle import Bundle, load_bundle
 from .config import default_cache_dir
-from .images import load_array
+from .crop import Crop, crop_painting
+from .images import load_rgb, resize_square
 
 RUNTIMES = ("auto", "tflite", "keras")
+DECODE_SCALE = 1.5  # uploads are decoded to at least this times the model's input (room to crop a frame away)
 log = logging.getLogger(__name__)
 
 
@@ -93,16 +99,34 @@ class TFLiteForward:
             return self._interpreter.get_tensor(self._output).copy()
 
 
+def painting_in(image, decode_side: int, crop: bool = True) -> tuple[Image.Image, Crop | None]:
+    """The painting in ``image`` (path, bytes or PIL image), decoded to at least ``decode_side`` pixels, and where
+    it was found (``crop``: cut away a frame and wall); ``ValueError`` for what is not a usable image."""
+    rgb = load_rgb(image, min_side=decode_side)
+    return crop_painting(rgb) if crop else (rgb, None)
+
+
+@dataclass
+class Identification:
+    """What the model makes of one image."""
+
+    ranked: list[tuple[str, float]]  # (artist, probability), best first
+    probabilities: np.ndarray  # every artist's probability, in bundle order
+    painting: Image.Image  # what the model was shown: the painting found in the image, or all of it
+    crop: Crop | None  # where that painting was found in the image (None: the whole image)
+
+
 class Predictor:
     """Top-k artist predictions for images of any kind (path, bytes or PIL image).
 
     ``runtime``: ``tflite`` (TFLite/XNNPACK conversion), ``keras`` (the model as a compiled
     ``tf.function``) or ``auto`` (TFLite where the model converts, else Keras). The chosen
-    one is in ``self.runtime``; the model is warmed up on construction.
+    one is in ``self.runtime``; the model is warmed up on construction. ``crop``: cut the painting
+    out of a photo of it (frame and wall) by default.
     """
 
     def __init__(self, bundle: Bundle, tta: bool | None = None, warm_up: bool = True, runtime: str = "auto",
-                 cache_dir: Path | None = None):
+                 cache_dir: Path | None = None, crop: bool = True):
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         self.bundle = bundle
@@ -110,6 +134,8 @@ class Predictor:
         self.input_size = bundle.input_size
         self.tta = bundle.config.tta if tta is None else tta
         self.names = bundle.display_names
+        self.crop = crop
+        self.decode_side = int(DECODE_SCALE * self.input_size)
         self.runtime = "keras"
         if runtime != "keras":
             try:
@@ -131,22 +157,34 @@ class Predictor:
     def from_bundle(cls, path: str | Path, **kwargs) -> "Predictor":
         return cls(load_bundle(path), **kwargs)
 
-    def prepare(self, image) -> np.ndarray:
-        """The uint8 square array the model sees; ``ValueError`` for what is not a usable image."""
-        return load_array(image, self.input_size)
+    def painting_of(self, image, crop: bool | None = None) -> tuple[Image.Image, Crop | None]:
+        """``painting_in`` as this predictor decodes and crops (``crop`` default: ``self.crop``)."""
+        return painting_in(image, self.decode_side, self.crop if crop is None else crop)
+
+    def prepare(self, image, crop: bool | None = None) -> np.ndarray:
+        """The uint8 square array the model sees."""
+        return resize_square(self.painting_of(image, crop)[0], self.input_size)
+
+    def _probabilities_of(self, array: np.ndarray) -> np.ndarray:
+        batch = array.astype(np.float32)[None]
+        if self.tta:
+            batch = np.concatenate([batch, batch[:, :, ::-1]])
+        return np.asarray(self._forward(batch)).mean(axis=0)
+
+    def identify(self, image, top_k: int = 5, crop: bool | None = None) -> Identification:
+        """The ``top_k`` most likely artists for ``image``, with the painting the model was shown."""
+        painting, found = self.painting_of(image, crop)
+        probs = self._probabilities_of(resize_square(painting, self.input_size))
+        order = np.argsort(-probs)[: max(1, int(top_k))]
+        return Identification([(self.names[i], float(probs[i])) for i in order], probs, painting, found)
 
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""
-        array = self.prepare(image).astype(np.float32)[None]
-        if self.tta:
-            array = np.concatenate([array, array[:, :, ::-1]])
-        return np.asarray(self._forward(array)).mean(axis=0)
+        return self.identify(image).probabilities
 
     def predict(self, image, top_k: int = 5) -> list[tuple[str, float]]:
         """``[(artist name, probability), ...]`` for the ``top_k`` most likely artists, best first."""
-        probs = self.probabilities(image)
-        order = np.argsort(-probs)[: max(1, int(top_k))]
-        return [(self.names[i], float(probs[i])) for i in order]
+        return self.identify(image, top_k).ranked
 
     def _class_scores(self, features):
         """The head's class scores before the softmax (Grad-CAM explains these: a probability
@@ -164,9 +202,10 @@ class Predictor:
             x = layer(x, training=False)
         raise ValueError("the model's head has no head_probabilities layer")
 
-    def gradcam(self, image, class_index: int | None = None) -> np.ndarray:
+    def gradcam(self, image, class_index: int | None = None, crop: bool | None = None) -> np.ndarray:
         """Where the model looked: a class activation map in [0, 1] (input_size x input_size) for
-        ``class_index``'s score before the softmax (default: the top class).
+        ``class_index``'s score before the softmax (default: the top class), over the painting found
+        in ``image`` (``crop`` as in ``painting_of``).
 
         LayerCAM, the element-wise form of Grad-CAM: sum over channels of positive gradient times
         activation. For models with style statistics the map is the second-to-last stage's output
@@ -186,7 +225,7 @@ class Predictor:
                 feature_map = self.model.get_layer(FEATURE_MAP_POOL).input
             features = self.model.get_layer(FEATURES).output
             self._gradcam_model = keras.Model(self.model.inputs, [feature_map, features])
-        array = tf.constant(self.prepare(image).astype(np.float32)[None])
+        array = tf.constant(self.prepare(image, crop).astype(np.float32)[None])
         with tf.GradientTape() as tape:
             maps, features = self._gradcam_model(array, training=False)
             scores = self._class_scores(features)

@@ -19,6 +19,7 @@ DEFAULT_TOP_K = 5
 QUEUE_SIZE = 64
 CONCURRENCY = 2  # requests computed at once (TensorFlow already uses every core for one)
 MAX_UPLOAD = "25mb"
+SEEN_SIDE = 320  # long side of the "what the model looked at" preview
 
 
 def _source(payload):
@@ -48,32 +49,45 @@ def _examples(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) if folder.is_dir() else []
 
 
+CROP_NOTE = ("*Found a painting in your photo: the frame and wall around it were cut away (left). "
+             "Untick **Find the painting in a photo** to use the whole picture.*\n\n")
+
+
 def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
-    """Identify: drop a painting, get the top-k artists, the first one's card and the Grad-CAM map."""
+    """Identify: drop a painting, get the top-k artists, the first one's card, the painting the model looked
+    at (cut out of a photo of it) and the Grad-CAM map."""
     bundle = predictor.bundle
     rows = bundle.artists.set_index("name", drop=False)
     n_artists = len(bundle.classes)
-    min_side = max(predictor.input_size, 640)
 
-    def identify(payload, top_k):
-        painting = _read(payload, min_side)
-        if painting is None:
-            return None, "", ""
-        ranked = predictor.predict(painting, top_k=int(top_k or DEFAULT_TOP_K))
+    def identify(payload, top_k, crop=True):
+        upload = _read(payload, predictor.decode_side)
+        if upload is None:
+            return None, "", "", None
+        found = predictor.identify(upload, top_k=int(top_k or DEFAULT_TOP_K), crop=bool(crop))
+        ranked = found.ranked
         label = {name: round(p, 4) for name, p in ranked}
-        return label, artist_card(rows.loc[ranked[0][0]], ranked[0][1]), confidence_note(ranked, n_artists)
+        note = (CROP_NOTE if found.crop is not None else "") + confidence_note(ranked, n_artists)
+        seen = found.painting.copy()
+        seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
+        return label, artist_card(rows.loc[ranked[0][0]], ranked[0][1]), note, seen
 
-    def explain(payload):
-        painting = _read(payload, min_side)
-        if painting is None:
+    def explain(payload, crop=True):
+        upload = _read(payload, predictor.decode_side)
+        if upload is None:
             return None
-        return plots.overlay_heatmap(painting, predictor.gradcam(painting))
+        painting, _ = predictor.painting_of(upload, crop=bool(crop))
+        return plots.overlay_heatmap(painting, predictor.gradcam(painting, crop=False))
 
     with gr.Row():
         with gr.Column(scale=1) as input_column:
             image = gr.Image(label="Painting", type="filepath", image_mode=None,
                              sources=["upload", "clipboard"], height=420)
             top_k = gr.Slider(1, 10, value=DEFAULT_TOP_K, step=1, label="Top-k artists")
+            crop = gr.Checkbox(value=True, label="Find the painting in a photo",
+                               info="Cut away a frame and the wall around a painting before identifying it")
+            seen = gr.Image(label="What the model looked at", interactive=False, height=200, format="jpeg",
+                            elem_id="model-input")
         with gr.Column(scale=1):
             note = gr.Markdown(elem_id="confidence-note")
             label = gr.Label(label="Most likely artists", elem_id="prediction")
@@ -82,17 +96,18 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
             heatmap = gr.Image(label="Where the model looked (Grad-CAM)", interactive=False, height=420,
                                format="jpeg", elem_id="gradcam")
     # user actions only (.input, not .change): example clicks show their cached results instead
-    event = gr.on([image.input, top_k.release], identify, inputs=[image, top_k],
-                  outputs=[label, card, note], api_name="predict", preprocess=False, concurrency_id="model")
-    event.success(explain, inputs=[image], outputs=[heatmap], api_name="explain", preprocess=False,
+    event = gr.on([image.input, top_k.release, crop.input], identify, inputs=[image, top_k, crop],
+                  outputs=[label, card, note, seen], api_name="predict", preprocess=False, concurrency_id="model")
+    event.success(explain, inputs=[image, crop], outputs=[heatmap], api_name="explain", preprocess=False,
                   concurrency_id="model")
-    image.clear(lambda: (None, "", "", None), outputs=[label, card, note, heatmap], api_visibility="private")
+    image.clear(lambda: (None, "", "", None, None), outputs=[label, card, note, seen, heatmap],
+                api_visibility="private")
     example_files = _examples(examples_dir) if examples_dir else []
     if example_files:
         names_by_key = {normalise_name(n): n for n in bundle.artists["name"]}
         with input_column:
             gr.Examples([[str(p), DEFAULT_TOP_K] for p in example_files], inputs=[image, top_k],
-                        outputs=[label, card, note, heatmap],
+                        outputs=[label, card, note, seen, heatmap],
                         fn=lambda payload, k: (*identify(payload, k), explain(payload)),
                         cache_examples=True, cache_mode="lazy", preprocess=False,
                         label="Public-domain paintings from the test split",

@@ -19,7 +19,7 @@ from . import evaluate, models
 from .bundle import save_bundle, serving_copy
 from .config import Config, default_cache_dir
 from .data import EXCLUDED, DataError, Dataset, assign_splits, class_weights, scan_sources, tf_image_dataset
-from .features import HeadFeatures
+from .features import MIRRORED, HeadFeatures
 from .near_duplicates import find_groups, groups_table
 
 STATE_DIR = "training"
@@ -167,7 +167,7 @@ def _validate_head(run: Run, head, features: HeadFeatures) -> dict:
     labels = val["label"].to_numpy()
     probs = np.asarray(head.predict(features.of(val), verbose=0))
     if run.config.tta:
-        probs = (probs + np.asarray(head.predict(features.of(val, flip=True), verbose=0))) / 2
+        probs = (probs + np.asarray(head.predict(features.of(val, MIRRORED), verbose=0))) / 2
     temperature = None
     if run.config.calibrate:
         temperature = evaluate.fit_temperature(labels, probs)

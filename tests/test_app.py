@@ -49,11 +49,11 @@ def confidences(label: dict) -> list[tuple[str, float]]:
 def test_api_lists_the_predict_endpoint(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert "/predict" in endpoints
-    assert [p["label"] for p in endpoints["/predict"]["parameters"]] == ["Painting", "Top-k artists"]
+    assert [p["label"] for p in endpoints["/predict"]["parameters"]] == ["Painting", "Top-k artists", "Find the painting in a photo"]
 
 
 def test_predict_returns_top_k_artists_and_the_card(client, painting):
-    label, card, note = client.predict(handle_file(str(painting)), 3, api_name="/predict")
+    label, card, note, seen = client.predict(handle_file(str(painting)), 3, api_name="/predict")
     ranked = confidences(label)
     assert len(ranked) == 3
     assert [p for _, p in ranked] == sorted((p for _, p in ranked), reverse=True)
@@ -61,11 +61,28 @@ def test_predict_returns_top_k_artists_and_the_card(client, painting):
     assert card.startswith("### Piet Mondrian")
     assert "1802 - 1872" in card and "Testish" in card and "wikipedia.org/wiki/Piet_Mondrian" in card
     assert "Piet Mondrian" in note
+    assert Image.open(seen).size == Image.open(painting).size  # a painting alone: nothing cut away
+
+
+def test_predict_cuts_a_painting_out_of_a_photo_of_it_unless_switched_off(client, tmp_path):
+    from test_crop import a_painting, on_the_wall
+
+    rng = np.random.default_rng(3)
+    photo, (left, top, right, bottom) = on_the_wall(a_painting(rng, 300, 200), rng)
+    path = tmp_path / "wall.jpg"
+    photo.save(path, quality=92)
+    _, _, note, seen = client.predict(handle_file(str(path)), 3, True, api_name="/predict")
+    assert "cut away" in note
+    width, height = Image.open(seen).size
+    assert abs(width / height - (right - left) / (bottom - top)) < 0.05
+    _, _, note, seen = client.predict(handle_file(str(path)), 3, False, api_name="/predict")
+    assert "cut away" not in note
+    assert Image.open(seen).size[0] / Image.open(seen).size[1] == pytest.approx(photo.width / photo.height, abs=0.02)
 
 
 def test_top_k_slider_changes_the_number_of_artists(client, painting):
     for k in (1, 4):
-        label, _, _ = client.predict(handle_file(str(painting)), k, api_name="/predict")
+        label, _, _, _ = client.predict(handle_file(str(painting)), k, api_name="/predict")
         assert len(label["confidences"]) == k
 
 
@@ -73,7 +90,7 @@ def test_low_confidence_says_not_sure(client):
     from painting_classifier.serve import confidence_note
 
     assert confidence_note([("A", 0.12), ("B", 0.10)]).startswith("**Not sure")
-    label, _, note = client.predict(handle_file(str(TEST_DATA / "coffee.jpg")), 4, api_name="/predict")
+    label, _, note, _ = client.predict(handle_file(str(TEST_DATA / "coffee.jpg")), 4, api_name="/predict")
     top = confidences(label)[0][1]
     assert ("Not sure" in note) == (top < 0.30)
 
@@ -137,10 +154,10 @@ def test_bad_input_gets_a_prediction_or_a_readable_error(client, tmp_path, paint
         with pytest.raises(AppError, match="can't be used as a painting"):
             client.predict(handle_file(str(path)), 3, api_name="/predict")
     else:
-        label, card, _ = client.predict(handle_file(str(path)), 3, api_name="/predict")
+        label, card, _, _ = client.predict(handle_file(str(path)), 3, api_name="/predict")
         assert len(label["confidences"]) == 3 and card.startswith("### ")
     # and the app keeps serving
-    label, _, _ = client.predict(handle_file(str(painting)), 2, api_name="/predict")
+    label, _, _, _ = client.predict(handle_file(str(painting)), 2, api_name="/predict")
     assert label["label"] == "Piet Mondrian"
 
 

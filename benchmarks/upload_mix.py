@@ -1,0 +1,84 @@
+"""Choosing the training augmentation: validation top-1 / top-5 of head-only bundles on every kind of
+real-world upload, computed from cached backbone features (fast enough to compare many heads).
+
+    python benchmarks/upload_mix.py BUNDLE [BUNDLE ...] [--split val] [--json OUT]
+
+The bundles must be trained without ``--refit`` (their validation paintings unseen) and share a
+backbone. Each validation painting becomes every upload kind of ``real_world.py``, goes through
+the serving path (decode, crop finder, resize) and the backbone once; the features are cached
+like the training features, so every further bundle costs a head's forward pass only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from real_world import KINDS, make_upload  # noqa: E402
+
+UPLOADS_VERSION = "1"  # bump when real_world.py changes an upload kind
+
+
+class UploadVariant:
+    """A painting as one kind of real-world upload, seen through the serving path (``features.Variant``'s interface)."""
+
+    def __init__(self, kind: str, crop: bool = True):
+        self.kind, self.crop = kind, crop
+        self.suffix = f"_rw{UPLOADS_VERSION}-{kind}" + ("-crop" if crop else "")
+
+    def load(self, path: str, sha1: str, size: int) -> np.ndarray:
+        from painting_classifier.images import resize_square
+        from painting_classifier.predict import DECODE_SCALE, painting_in
+
+        upload, _ = make_upload(Path(path), self.kind)
+        return resize_square(painting_in(upload, int(DECODE_SCALE * size), self.crop)[0], size)
+
+
+def scores(bundle_path: Path, split: str, kinds: list[str]) -> dict:
+    """Top-1 / top-5 of one bundle's head on each kind of upload of its ``split``."""
+    from painting_classifier import load_bundle
+    from painting_classifier.config import default_cache_dir
+    from painting_classifier.features import cached_features
+    from painting_classifier.models import HEAD, feature_extractor
+
+    bundle = load_bundle(bundle_path)
+    rows = bundle.split[bundle.split["split"] == split]
+    labels = rows["artist"].map(bundle.classes.index).to_numpy()
+    files = [str(f) for f in bundle.files(rows)]
+    head = bundle.model.get_layer(HEAD)
+    out = {}
+    for kind in kinds:
+        x = cached_features(lambda: feature_extractor(bundle.model), files, rows["sha1"], bundle.config,
+                            default_cache_dir(), UploadVariant(kind))
+        top5 = np.argsort(-np.asarray(head.predict(x, verbose=0)), axis=1)[:, :5]
+        out[kind] = {"top1": round(float((top5[:, 0] == labels).mean()), 4),
+                     "top5": round(float((top5 == labels[:, None]).any(axis=1).mean()), 4)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundles", nargs="+", type=Path)
+    parser.add_argument("--split", default="val", choices=("val", "train"))
+    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "upload_mix.json")
+    args = parser.parse_args()
+    results = {}
+    for bundle in args.bundles:
+        config = json.loads((bundle / "manifest.json").read_text())["config"]
+        results[str(bundle)] = {"degraded_copies": config.get("degraded_copies", 0),
+                                "kinds": scores(bundle, args.split, args.kinds.split(","))}
+        print(bundle, json.dumps(results[str(bundle)]), flush=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"split": args.split, "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

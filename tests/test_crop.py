@@ -1,0 +1,110 @@
+"""The crop finder: the painting inside generated photos of framed paintings, and clean paintings left alone."""
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from painting_classifier.crop import crop_painting, cut_out, find_painting
+from synthetic import paint
+
+
+def a_painting(rng, width=360, height=280) -> Image.Image:
+    """Blobs over a light colour gradient, with brush-like noise: edges everywhere, like a painting.
+    (Its edge differs from the dark frames below: where a painting blends into its frame, the finder
+    keeps the frame, which ``test_a_frame_like_edge_keeps_the_frame`` covers.)"""
+    blobs = Image.fromarray(paint("blobs", max(width, height), rng)).resize((width, height))
+    gradient = np.linspace(0.6, 1, width)[None, :, None] * rng.integers(150, 255, 3)
+    pixels = 0.4 * np.asarray(blobs, float) + 0.6 * gradient + rng.normal(0, 10, (height, width, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def on_the_wall(painting: Image.Image, rng, frame=18, mat=0, wall_size=(760, 600)):
+    """The painting in a frame (and mat) on a plain wall, and its box in the photo."""
+    w, h = painting.size
+    outer = Image.new("RGB", (w + 2 * (frame + mat), h + 2 * (frame + mat)), tuple(rng.integers(20, 90, 3).tolist()))
+    if mat:
+        ImageDraw.Draw(outer).rectangle((frame, frame, outer.width - frame - 1, outer.height - frame - 1),
+                                        fill=(238, 236, 228))
+    outer.paste(painting, (frame + mat, frame + mat))
+    wall = np.full((wall_size[1], wall_size[0], 3), rng.integers(150, 240, 3), float)
+    wall += rng.normal(0, 2, wall.shape)
+    photo = Image.fromarray(np.clip(wall, 0, 255).astype(np.uint8))
+    left = int(rng.integers(0, wall_size[0] - outer.width))
+    top = int(rng.integers(0, wall_size[1] - outer.height))
+    photo.paste(outer, (left, top))
+    inset = frame + mat
+    return photo, (left + inset, top + inset, left + inset + w, top + inset + h)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("mat", [0, 30])
+def test_finds_the_painting_inside_frame_and_wall(seed, mat):
+    rng = np.random.default_rng(seed)
+    photo, box = on_the_wall(a_painting(rng), rng, frame=int(rng.integers(10, 30)), mat=mat)
+    crop = find_painting(photo)
+    assert crop is not None
+    assert np.abs(np.array(crop.box) - np.array(box)).max() <= 4, (crop.box, box)
+
+
+def test_a_frame_like_edge_keeps_the_frame():
+    """A painting whose edge has the frame's colour: the wall is cut away, the frame may stay."""
+    rng = np.random.default_rng(11)
+    painting = a_painting(rng)
+    ImageDraw.Draw(painting).rectangle((0, 0, 40, painting.height), fill=(50, 50, 50))
+    photo, (left, top, right, bottom) = on_the_wall(painting, rng, frame=20)
+    photo.paste((50, 50, 50), (left - 20, top - 20, right + 20, top))  # the frame's colour
+    crop = find_painting(photo)
+    assert crop is not None
+    l, t, r, b = crop.box
+    assert l >= left - 24 and t >= top - 24 and r <= right + 24 and b <= bottom + 24  # no wall
+    kept = (min(r, right) - max(l, left)) * (min(b, bottom) - max(t, top))
+    assert kept >= 0.8 * (right - left) * (bottom - top)  # most of the painting
+
+
+def test_cut_out_undoes_a_slight_perspective():
+    rng = np.random.default_rng(7)
+    photo, (left, top, right, bottom) = on_the_wall(a_painting(rng), rng)
+    squeeze = 12  # the top edge narrower than the bottom one, as from a camera below the picture
+    source = (left - 40, top - 40, left - 40, bottom + 40, right + 40, bottom + 40, right + 40, top - 40)
+    target_quad = [(squeeze, 0), (0, 1), (1, 1), (1 - squeeze / photo.width, 0)]  # documentation only
+    del target_quad, source
+    tilted = photo.transform(photo.size, Image.Transform.PERSPECTIVE,
+                             (1, -0.02, 6, 0, 1, 0, 0, -0.00003, 1), Image.Resampling.BICUBIC)
+    painting, crop = crop_painting(tilted)
+    assert crop is not None
+    width, height = painting.size
+    assert abs(width / height - (right - left) / (bottom - top)) < 0.08
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_leaves_a_painting_that_fills_the_image_alone(seed):
+    rng = np.random.default_rng(100 + seed)
+    assert find_painting(a_painting(rng)) is None
+
+
+@pytest.mark.parametrize("style", ["checkerboard", "horizontal stripes"])
+def test_leaves_geometric_paintings_alone(style):
+    assert find_painting(Image.fromarray(paint(style, 300, np.random.default_rng(3)))) is None
+
+
+def test_leaves_a_painting_with_a_large_plain_rectangle_alone():
+    """Like a Mondrian: a big flat rectangle inside is a part of the painting, not a painting on a wall."""
+    img = Image.new("RGB", (400, 400), (240, 240, 235))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((60, 50, 330, 320), fill=(200, 30, 30), outline=(10, 10, 10), width=8)
+    for x in (20, 360):
+        draw.line((x, 0, x, 400), fill=(10, 10, 10), width=8)
+    draw.rectangle((345, 330, 400, 400), fill=(30, 40, 180))
+    assert find_painting(img) is None
+
+
+def test_flat_and_tiny_images_are_left_alone():
+    assert crop_painting(Image.new("RGB", (300, 200), (255, 255, 255)))[1] is None
+    assert crop_painting(Image.new("RGB", (1, 1), (0, 0, 0)))[1] is None
+
+
+def test_cut_out_of_the_whole_image_is_the_image():
+    from painting_classifier.crop import Crop
+
+    img = a_painting(np.random.default_rng(5), 120, 90)
+    whole = Crop(np.array([[0, 0], [120, 0], [120, 90], [0, 90]], float))
+    np.testing.assert_allclose(np.asarray(cut_out(img, whole), float), np.asarray(img, float), atol=1)
