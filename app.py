@@ -30,7 +30,8 @@ def main(argv=None) -> int:
         print(f"error: {exc}\nTrain one with: python train.py --recipe default --data DATA --out {args.model}",
               file=sys.stderr)
         return 2
-    demo = build_demo(predictor, examples_dir=HERE / "assets" / "examples")
+    demo = build_demo(predictor, examples_dir=HERE / "assets" / "examples",
+                      real_world=HERE / "benchmarks" / "results" / "real_world.json")
     launch(demo, args.host, args.port, share=args.share)
     return 0
 

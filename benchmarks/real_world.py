@@ -183,8 +183,9 @@ def run_kind(predictor, files: list[Path], artists: list[str], kind: str, crop: 
         top1 += names[0] == artist
         top5 += artist in names
         cropped += found.crop is not None
-        if box is not None:
-            ious.append(box_iou(found.crop.box, box) if found.crop is not None else 0.0)
+        if box is not None:  # the crop's coordinates are the decoded image's, maybe at reduced scale
+            scale = found.image_size[0] / Image.open(io.BytesIO(upload)).width
+            ious.append(box_iou(found.crop.box, [c * scale for c in box]) if found.crop is not None else 0.0)
     n = max(1, len(files))
     row = {"kind": kind, "crop": crop, "n": len(files), "top1": round(top1 / n, 4), "top5": round(top5 / n, 4),
            "cropped": round(cropped / n, 4), "ms_per_image": round(1000 * float(np.median(seconds)), 1)}
@@ -217,9 +218,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for row in rows:
         row["change_vs_clean"] = None if clean is None else round(row["top1"] - clean, 4)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"bundle": str(args.bundle), "paintings": args.data and str(args.data)
-                                     or f"{args.split} split", "runtime": predictor.runtime, "results": rows},
-                                    indent=1))
+    args.json.write_text(json.dumps({"bundle": str(args.bundle), "model_sha256": predictor.bundle.manifest["model_sha256"],
+                                     "paintings": args.data and str(args.data) or f"{args.split} split",
+                                     "runtime": predictor.runtime, "results": rows}, indent=1))
     return rows
 
 

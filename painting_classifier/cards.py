@@ -70,6 +70,9 @@ def _training_options(bundle: Bundle) -> str:
                "class weights total/(artists·count)" if config.class_weights else "no class weights"]
     if config.augment:
         options.append("mirrored paintings as augmentation")
+    if config.degraded_copies:
+        options.append(f"{config.degraded_copies} upload-like copies of each painting (thumbnails, photos on a wall, "
+                       "details, light, grayscale, JPEG)")
     if config.label_smoothing:
         options.append(f"label smoothing {config.label_smoothing}")
     if config.head_l2:
@@ -120,8 +123,28 @@ def _limits_section(bundle: Bundle) -> str:
 - It recognises style, not authorship: it is **not** a forgery or attribution tool."""
 
 
-def model_card(bundle: Bundle, runtime: str) -> str:
-    """The About tab: what the model does, its data, architecture, test metrics and limits."""
+KIND_NAMES = {"clean": "the file as it is", "wall": "framed, on a wall (photo)", "bw": "black-and-white",
+              "thumbnail": "256 px thumbnail, strong JPEG", "detail": "a detail (central 60 %)",
+              "phone": "phone photo (perspective, light, blur)", "screenshot": "screenshot of a web page",
+              "rotated": "turned 90°", "glare": "with a reflection"}
+
+
+def real_world_section(results: dict, bundle: Bundle) -> str:
+    """A table of ``benchmarks/real_world.py`` results, when they were measured on this bundle's model."""
+    if results.get("model_sha256") != bundle.manifest.get("model_sha256"):
+        return ""
+    rows = [r for r in results.get("results", []) if r.get("crop", True)]
+    lines = [f"**Real-world uploads** ({results.get('paintings', 'test split')}, {rows[0]['n'] if rows else 0} "
+             "paintings, made by `benchmarks/real_world.py`):", "",
+             "| upload | top-1 | top-5 | change in top-1 |", "|---|---|---|---|"]
+    lines += [f"| {KIND_NAMES.get(r['kind'], r['kind'])} | {r['top1']:.1%} | {r['top5']:.1%} | "
+              f"{100 * (r.get('change_vs_clean') or 0):+.1f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def model_card(bundle: Bundle, runtime: str, real_world: dict | None = None) -> str:
+    """The About tab: what the model does, its data, architecture, test metrics (also on real-world uploads,
+    when ``real_world`` results of this model are given) and limits."""
     manifest = bundle.manifest
     what = (f"**What it does.** Names which of the {len(bundle.classes)} artists of the Kaggle data set *Best "
             "Artworks of All Time* most\nlikely painted a picture, with probabilities, and shows where the network "
@@ -130,5 +153,6 @@ def model_card(bundle: Bundle, runtime: str) -> str:
               f"{manifest.get('versions', {}).get('tensorflow', '?')}; model sha256 "
               f"`{manifest.get('model_sha256', '')[:12]}…`</sub>")
     sections = [_data_section(bundle), _model_section(bundle, runtime), _metrics_section(bundle),
-                _limits_section(bundle), footer]
+                real_world_section(real_world or {}, bundle), _limits_section(bundle), footer]
+    sections = [section for section in sections if section]
     return "\n## Model card\n\n" + what + "\n\n" + "\n\n".join(sections) + "\n"

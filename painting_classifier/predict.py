@@ -99,11 +99,12 @@ class TFLiteForward:
             return self._interpreter.get_tensor(self._output).copy()
 
 
-def painting_in(image, decode_side: int, crop: bool = True) -> tuple[Image.Image, Crop | None]:
-    """The painting in ``image`` (path, bytes or PIL image), decoded to at least ``decode_side`` pixels, and where
-    it was found (``crop``: cut away a frame and wall); ``ValueError`` for what is not a usable image."""
+def painting_in(image, decode_side: int, crop: bool = True) -> tuple[Image.Image, Crop | None, tuple[int, int]]:
+    """The painting in ``image`` (path, bytes or PIL image), decoded to at least ``decode_side`` pixels, where it
+    was found (``crop``: cut away a frame and wall) and the decoded image's size; ``ValueError`` for what is
+    not a usable image."""
     rgb = load_rgb(image, min_side=decode_side)
-    return crop_painting(rgb) if crop else (rgb, None)
+    return (*(crop_painting(rgb) if crop else (rgb, None)), rgb.size)
 
 
 @dataclass
@@ -114,6 +115,7 @@ class Identification:
     probabilities: np.ndarray  # every artist's probability, in bundle order
     painting: Image.Image  # what the model was shown: the painting found in the image, or all of it
     crop: Crop | None  # where that painting was found in the image (None: the whole image)
+    image_size: tuple[int, int]  # width and height of the image as decoded (the crop's coordinates)
 
 
 class Predictor:
@@ -157,8 +159,9 @@ class Predictor:
     def from_bundle(cls, path: str | Path, **kwargs) -> "Predictor":
         return cls(load_bundle(path), **kwargs)
 
-    def painting_of(self, image, crop: bool | None = None) -> tuple[Image.Image, Crop | None]:
-        """``painting_in`` as this predictor decodes and crops (``crop`` default: ``self.crop``)."""
+    def painting_of(self, image, crop: bool | None = None) -> tuple[Image.Image, Crop | None, tuple[int, int]]:
+        """``painting_in`` as this predictor decodes and crops (``crop`` default: ``self.crop``), and the decoded
+        image's size."""
         return painting_in(image, self.decode_side, self.crop if crop is None else crop)
 
     def prepare(self, image, crop: bool | None = None) -> np.ndarray:
@@ -173,10 +176,10 @@ class Predictor:
 
     def identify(self, image, top_k: int = 5, crop: bool | None = None) -> Identification:
         """The ``top_k`` most likely artists for ``image``, with the painting the model was shown."""
-        painting, found = self.painting_of(image, crop)
+        painting, found, size = self.painting_of(image, crop)
         probs = self._probabilities_of(resize_square(painting, self.input_size))
         order = np.argsort(-probs)[: max(1, int(top_k))]
-        return Identification([(self.names[i], float(probs[i])) for i in order], probs, painting, found)
+        return Identification([(self.names[i], float(probs[i])) for i in order], probs, painting, found, size)
 
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""

@@ -5,6 +5,8 @@ Each tab has its own builder; ``build_demo`` puts them together.
 from __future__ import annotations
 
 import base64
+import json
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -17,7 +19,7 @@ from .predict import Predictor
 
 DEFAULT_TOP_K = 5
 QUEUE_SIZE = 64
-CONCURRENCY = 2  # requests computed at once (TensorFlow already uses every core for one)
+CONCURRENCY = os.cpu_count() or 2  # requests at once: one decodes and crops while another uses the model
 MAX_UPLOAD = "25mb"
 SEEN_SIDE = 320  # long side of the "what the model looked at" preview
 
@@ -76,7 +78,7 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
         upload = _read(payload, predictor.decode_side)
         if upload is None:
             return None
-        painting, _ = predictor.painting_of(upload, crop=bool(crop))
+        painting = predictor.painting_of(upload, crop=bool(crop))[0]
         return plots.overlay_heatmap(painting, predictor.gradcam(painting, crop=False))
 
     with gr.Row():
@@ -152,8 +154,16 @@ def _training_tab(bundle) -> tuple[list, callable]:
     return outputs, lambda: values
 
 
-def build_demo(predictor: Predictor, examples_dir: Path | None = None) -> gr.Blocks:
-    """The whole app for one loaded model."""
+def _results(path: Path | None) -> dict:
+    try:
+        return json.loads(Path(path).read_text()) if path else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def build_demo(predictor: Predictor, examples_dir: Path | None = None, real_world: Path | None = None) -> gr.Blocks:
+    """The whole app for one loaded model (``real_world``: results of ``benchmarks/real_world.py`` for the About
+    tab, shown when they were measured on this model)."""
     bundle = predictor.bundle
     with gr.Blocks(title="Who painted this?", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# Who painted this?\nDrop a painting to see which of {len(bundle.classes)} famous artists "
@@ -163,7 +173,7 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None) -> gr.Blo
         with gr.Tab("Training"):
             training_outputs, training_data = _training_tab(bundle)
         with gr.Tab("About"):
-            gr.Markdown(model_card(bundle, predictor.runtime), elem_id="model-card")
+            gr.Markdown(model_card(bundle, predictor.runtime, _results(real_world)), elem_id="model-card")
         demo.load(training_data, outputs=training_outputs, api_name="training_data")
     return demo
 

@@ -1,0 +1,51 @@
+"""The real-world upload benchmark runs end to end on a tiny generated set, and its uploads are reproducible."""
+import json
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import real_world  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def a_painting_file(styles_dataset):
+    return next((styles_dataset / "images" / "Claude_Monet").iterdir())
+
+
+@pytest.mark.parametrize("kind", real_world.KINDS)
+def test_every_kind_of_upload_is_reproducible_and_readable(a_painting_file, kind):
+    from painting_classifier.images import load_rgb
+
+    first, box = real_world.make_upload(a_painting_file, kind)
+    assert first == real_world.make_upload(a_painting_file, kind)[0]
+    upload = load_rgb(first)
+    if box is not None:  # the painting lies inside the photo or screenshot
+        assert 0 <= box[0] < box[2] <= upload.width and 0 <= box[1] < box[3] <= upload.height
+
+
+@pytest.mark.slow
+def test_benchmark_runs_end_to_end(tiny_bundle, styles_dataset, tmp_path):
+    out = tmp_path / "real_world.json"
+    rows = real_world.main(["--bundle", str(tiny_bundle), "--data", str(styles_dataset), "--limit", "6",
+                            "--kinds", "clean,wall,thumbnail", "--json", str(out)])
+    assert [(r["kind"], r["crop"]) for r in rows] == [(k, c) for k in ("clean", "wall", "thumbnail") for c in (True, False)]
+    assert all(r["n"] == 6 and 0 <= r["top1"] <= r["top5"] <= 1 for r in rows)
+    wall = next(r for r in rows if r["kind"] == "wall" and r["crop"])
+    assert wall["cropped"] > 0.5 and wall["painting_iou"] > 0.5
+    assert json.loads(out.read_text())["results"] == rows
+
+
+def test_about_tab_shows_real_world_results_of_its_own_model_only(tiny_bundle):
+    from painting_classifier import load_bundle
+    from painting_classifier.cards import model_card
+
+    bundle = load_bundle(tiny_bundle)
+    rows = [{"kind": "clean", "crop": True, "n": 6, "top1": 0.5, "top5": 1.0, "change_vs_clean": 0.0},
+            {"kind": "thumbnail", "crop": True, "n": 6, "top1": 0.25, "top5": 0.75, "change_vs_clean": -0.25}]
+    own = {"model_sha256": bundle.manifest["model_sha256"], "paintings": "test split", "results": rows}
+    card = model_card(bundle, "tflite", own)
+    assert "256 px thumbnail, strong JPEG | 25.0% | 75.0% | -25.0 |" in card
+    assert "Real-world uploads" not in model_card(bundle, "tflite", {**own, "model_sha256": "another"})
