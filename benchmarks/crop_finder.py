@@ -4,8 +4,8 @@ clean painting.
     python benchmarks/crop_finder.py [--data ../shared/data/best-artworks-sample] [--every 8]
 
 Every N-th painting (scaled to at most 600 px) is tried as it is (any crop is a false crop) and framed
-on a plain wall (frame 3-10 % of the long side, a light mat one time in three, painting 40-80 % of the
-wall's width; no perspective, so the true box is exact). Writes benchmarks/results/crop_finder.json.
+on a plain wall by the training augmentation's ``framed_on_wall`` (frame 3-10 % of the long side, a light
+mat 30 % of the time, 35-80 % of the wall's width; no perspective, so the true box is exact). Writes benchmarks/results/crop_finder.json.
 """
 from __future__ import annotations
 
@@ -16,29 +16,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def framed_on_a_wall(img: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, tuple[int, int, int, int]]:
-    w, h = img.size
-    frame = int(rng.uniform(0.03, 0.1) * max(w, h))
-    mat = int(0.06 * max(w, h)) if rng.random() < 1 / 3 else 0
-    outer_w, outer_h = w + 2 * (frame + mat), h + 2 * (frame + mat)
-    framed = Image.new("RGB", (outer_w, outer_h), tuple(int(c) for c in rng.integers(20, 200, 3)))
-    if mat:
-        ImageDraw.Draw(framed).rectangle((frame, frame, outer_w - frame - 1, outer_h - frame - 1), fill=(235, 235, 228))
-    framed.paste(img, (frame + mat, frame + mat))
-    wall_w = int(outer_w / rng.uniform(0.4, 0.8))
-    wall_h = int(max(outer_h / rng.uniform(0.5, 0.85), wall_w * 0.75))
-    wall = Image.new("RGB", (wall_w, wall_h), tuple(int(c) for c in rng.integers(120, 245, 3)))
-    x = int(np.clip((wall_w - outer_w) // 2 + rng.integers(-20, 21), 0, wall_w - outer_w))
-    y = int(np.clip((wall_h - outer_h) // 2 + rng.integers(-20, 21), 0, wall_h - outer_h))
-    wall.paste(framed, (x, y))
-    inset = frame + mat
-    return wall, (x + inset, y + inset, x + inset + w, y + inset + h)
 
 
 def main() -> None:
@@ -48,6 +28,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "crop_finder.json")
     args = parser.parse_args()
 
+    from painting_classifier.augment import framed_on_wall
     from painting_classifier.crop import find_painting
     from painting_classifier.images import load_rgb
 
@@ -60,7 +41,7 @@ def main() -> None:
         started = time.perf_counter()
         false_crops += int(find_painting(img) is not None)
         seconds.append(time.perf_counter() - started)
-        photo, box = framed_on_a_wall(img, rng)
+        photo, box = framed_on_wall(img, rng)
         crop = find_painting(photo)
         if crop is None:
             missed += 1

@@ -41,8 +41,9 @@ def detail(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return img.crop((left, top, left + keep_w, top + keep_h))
 
 
-def framed_on_wall(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """The painting in a frame (sometimes with a mat), hanging on a plain wall; it fills 35-80 % of the width."""
+def framed_on_wall(img: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """The painting in a frame (sometimes with a mat), hanging on a plain wall, filling 35-80 % of the width;
+    and the painting's box (left, top, right, bottom) in that photo."""
     w, h = img.size
     frame = max(2, int(rng.uniform(0.03, 0.1) * max(w, h)))
     mat = int(rng.uniform(0.03, 0.12) * max(w, h)) if rng.random() < 0.3 else 0
@@ -64,7 +65,8 @@ def framed_on_wall(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     left = int(rng.integers(0, wall_w - inner_w + 1))
     top = int(rng.integers(0, wall_h - inner_h + 1))
     photo.paste(framed, (left, top))
-    return photo
+    inset = frame + mat
+    return photo, (left + inset, top + inset, left + inset + w, top + inset + h)
 
 
 def perspective(img: Image.Image, rng: np.random.Generator, strength: float = 0.06) -> Image.Image:
@@ -119,7 +121,7 @@ def degraded_copy(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     if rng.random() < P_DETAIL:
         img = detail(img, rng)
     elif rng.random() < P_FRAMED:
-        img = framed_on_wall(img, rng)
+        img, _ = framed_on_wall(img, rng)
     if rng.random() < P_PERSPECTIVE:
         img = perspective(img, rng)
     if rng.random() < P_LIGHT:

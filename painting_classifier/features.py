@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -115,9 +116,14 @@ class HeadFeatures:
         self.model, self.dataset, self.config, self.cache_dir, self.progress = model, dataset, config, cache_dir, progress
         self.one_hot = np.eye(len(dataset.classes), dtype=np.float32)
 
+    @cached_property
+    def extractor(self):
+        """The model up to its features (built when features are first missing)."""
+        return models.feature_extractor(self.model)
+
     def of(self, paintings: pd.DataFrame, variant: Variant = AS_IS) -> np.ndarray:
         """Features of one ``variant`` of ``paintings``."""
-        return cached_features(lambda: models.feature_extractor(self.model), self.dataset.files(paintings),
+        return cached_features(lambda: self.extractor, self.dataset.files(paintings),
                                paintings["sha1"], self.config, self.cache_dir, variant, self.progress)
 
     def labelled(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

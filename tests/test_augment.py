@@ -50,8 +50,9 @@ def test_steps(painting):
     assert max(augment.low_resolution(painting, rng).size) <= 400
     w, h = augment.detail(painting, rng).size
     assert 0.55 * 320 - 1 <= w <= 0.9 * 320 + 1 and 0.55 * 240 - 1 <= h <= 0.9 * 240 + 1
-    photo = augment.framed_on_wall(painting, rng)
+    photo, (left, top, right, bottom) = augment.framed_on_wall(painting, rng)
     assert photo.width > painting.width and photo.height > painting.height
+    np.testing.assert_array_equal(np.asarray(photo.crop((left, top, right, bottom))), np.asarray(painting))
     assert augment.perspective(painting, rng).size == painting.size
     bright = np.asarray(augment.glare(painting, rng), float).mean()
     assert bright > np.asarray(painting, float).mean()

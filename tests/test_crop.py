@@ -63,10 +63,7 @@ def test_a_frame_like_edge_keeps_the_frame():
 def test_cut_out_undoes_a_slight_perspective():
     rng = np.random.default_rng(7)
     photo, (left, top, right, bottom) = on_the_wall(a_painting(rng), rng)
-    squeeze = 12  # the top edge narrower than the bottom one, as from a camera below the picture
-    source = (left - 40, top - 40, left - 40, bottom + 40, right + 40, bottom + 40, right + 40, top - 40)
-    target_quad = [(squeeze, 0), (0, 1), (1, 1), (1 - squeeze / photo.width, 0)]  # documentation only
-    del target_quad, source
+    # a camera slightly to one side: the picture's far edge shorter than its near one
     tilted = photo.transform(photo.size, Image.Transform.PERSPECTIVE,
                              (1, -0.02, 6, 0, 1, 0, 0, -0.00003, 1), Image.Resampling.BICUBIC)
     painting, crop = crop_painting(tilted)
