@@ -14,8 +14,8 @@ import gradio as gr
 from . import plots
 from .cards import artist_card, confidence_note, model_card
 from .data import label_from_filename, normalise_name
-from .images import load_rgb
 from .predict import Predictor
+from .served_files import ServedImages
 
 DEFAULT_TOP_K = 5
 QUEUE_SIZE = 64
@@ -36,12 +36,14 @@ def _source(payload):
     return payload
 
 
-def _read(payload, min_side: int):
+def _readable(payload, use):
+    """``use(source)`` for the upload in ``payload`` (None without one); an image that cannot be read
+    becomes a message for the user."""
     source = _source(payload)
     if source is None:
         return None
     try:
-        return load_rgb(source, min_side=min_side)
+        return use(source)
     except (ValueError, OSError) as exc:
         raise gr.Error(f"This file can't be used as a painting: {exc}. Try a JPEG or PNG image.",
                        title="Unreadable image") from None
@@ -61,25 +63,24 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
     bundle = predictor.bundle
     rows = bundle.artists.set_index("name", drop=False)
     n_artists = len(bundle.classes)
+    served = ServedImages()
 
     def identify(payload, top_k, crop=True):
-        upload = _read(payload, predictor.decode_side)
-        if upload is None:
+        found = _readable(payload, lambda source: predictor.identify(source, int(top_k or DEFAULT_TOP_K), bool(crop)))
+        if found is None:
             return None, "", "", None
-        found = predictor.identify(upload, top_k=int(top_k or DEFAULT_TOP_K), crop=bool(crop))
         ranked = found.ranked
         label = {name: round(p, 4) for name, p in ranked}
         note = (CROP_NOTE if found.crop is not None else "") + confidence_note(ranked, n_artists)
         seen = found.painting.copy()
         seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
-        return label, artist_card(rows.loc[ranked[0][0]], ranked[0][1]), note, seen
+        return label, artist_card(rows.loc[ranked[0][0]], ranked[0][1]), note, served.jpeg(seen)
 
     def explain(payload, crop=True):
-        upload = _read(payload, predictor.decode_side)
-        if upload is None:
+        painting = _readable(payload, lambda source: predictor.painting_of(source, bool(crop))[0])
+        if painting is None:
             return None
-        painting = predictor.painting_of(upload, crop=bool(crop))[0]
-        return plots.overlay_heatmap(painting, predictor.gradcam(painting, crop=False))
+        return served.jpeg(plots.overlay_heatmap(painting, predictor.gradcam(painting, crop=False)))
 
     with gr.Row():
         with gr.Column(scale=1) as input_column:
@@ -88,7 +89,7 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
             top_k = gr.Slider(1, 10, value=DEFAULT_TOP_K, step=1, label="Top-k artists")
             crop = gr.Checkbox(value=True, label="Find the painting in a photo",
                                info="Cut away a frame and the wall around a painting before identifying it")
-            seen = gr.Image(label="What the model looked at", interactive=False, height=200, format="jpeg",
+            seen = gr.Image(label="What the model looked at", interactive=False, height=200,
                             elem_id="model-input")
         with gr.Column(scale=1):
             note = gr.Markdown(elem_id="confidence-note")
@@ -96,7 +97,7 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
             card = gr.Markdown(elem_id="artist-card")
         with gr.Column(scale=1):
             heatmap = gr.Image(label="Where the model looked (Grad-CAM)", interactive=False, height=420,
-                               format="jpeg", elem_id="gradcam")
+                               elem_id="gradcam")
     # user actions only (.input, not .change): example clicks show their cached results instead
     event = gr.on([image.input, top_k.release, crop.input], identify, inputs=[image, top_k, crop],
                   outputs=[label, card, note, seen], api_name="predict", preprocess=False, concurrency_id="model")
