@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from real_world import KINDS, make_upload  # noqa: E402
 
-UPLOADS_VERSION = "1"  # bump when real_world.py changes an upload kind
+UPLOADS_VERSION = "2"  # bump when real_world.py changes an upload kind or the serving path changes
 
 
 class UploadVariant:
@@ -35,14 +35,17 @@ class UploadVariant:
 
     def load(self, path: str, sha1: str, size: int) -> np.ndarray:
         from painting_classifier.images import resize_square
-        from painting_classifier.predict import DECODE_SCALE, painting_in
+        from painting_classifier.predict import painting_in
 
         upload, _ = make_upload(Path(path), self.kind)
-        return resize_square(painting_in(upload, int(DECODE_SCALE * size), self.crop)[0], size)
+        return resize_square(painting_in(upload, size, self.crop)[0], size)
 
 
-def scores(bundle_path: Path, split: str, kinds: list[str]) -> dict:
-    """Top-1 / top-5 of one bundle's head on each kind of upload of its ``split``."""
+def scores(bundle_path: Path, split: str, kinds: list[str], source: str | None = None) -> dict:
+    """Top-1 / top-5 / balanced accuracy of one bundle's head on each kind of upload of its ``split`` (only the
+    paintings of data folder ``source``, when given)."""
+    from sklearn.metrics import balanced_accuracy_score
+
     from painting_classifier import load_bundle
     from painting_classifier.config import default_cache_dir
     from painting_classifier.features import cached_features
@@ -50,6 +53,8 @@ def scores(bundle_path: Path, split: str, kinds: list[str]) -> dict:
 
     bundle = load_bundle(bundle_path)
     rows = bundle.split[bundle.split["split"] == split]
+    if source:
+        rows = rows[rows["source"] == source]
     labels = rows["artist"].map(bundle.classes.index).to_numpy()
     files = [str(f) for f in bundle.files(rows)]
     head = bundle.model.get_layer(HEAD)
@@ -59,7 +64,11 @@ def scores(bundle_path: Path, split: str, kinds: list[str]) -> dict:
                             default_cache_dir(), UploadVariant(kind))
         top5 = np.argsort(-np.asarray(head.predict(x, verbose=0)), axis=1)[:, :5]
         out[kind] = {"top1": round(float((top5[:, 0] == labels).mean()), 4),
-                     "top5": round(float((top5 == labels[:, None]).any(axis=1).mean()), 4)}
+                     "top5": round(float((top5 == labels[:, None]).any(axis=1).mean()), 4),
+                     "balanced": round(float(balanced_accuracy_score(labels, top5[:, 0])), 4)}
+    uploads = [out[k]["top1"] for k in kinds if k != "clean"]
+    out["mean top-1 of the uploads"] = round(float(np.mean(uploads)), 4) if uploads else None
+    out["paintings"] = len(rows)
     return out
 
 
@@ -68,16 +77,17 @@ def main() -> None:
     parser.add_argument("bundles", nargs="+", type=Path)
     parser.add_argument("--split", default="val", choices=("val", "train"))
     parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--source", help="score only the paintings of this data folder (e.g. best-artworks-sample)")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "upload_mix.json")
     args = parser.parse_args()
     results = {}
     for bundle in args.bundles:
         config = json.loads((bundle / "manifest.json").read_text())["config"]
         results[str(bundle)] = {"degraded_copies": config.get("degraded_copies", 0),
-                                "kinds": scores(bundle, args.split, args.kinds.split(","))}
+                                "kinds": scores(bundle, args.split, args.kinds.split(","), args.source)}
         print(bundle, json.dumps(results[str(bundle)]), flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"split": args.split, "results": results}, indent=1))
+    args.json.write_text(json.dumps({"split": args.split, "source": args.source, "results": results}, indent=1))
 
 
 if __name__ == "__main__":

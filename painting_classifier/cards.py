@@ -71,8 +71,8 @@ def _training_options(bundle: Bundle) -> str:
     if config.augment:
         options.append("mirrored paintings as augmentation")
     if config.degraded_copies:
-        options.append(f"{config.degraded_copies} upload-like copies of each painting (thumbnails, photos on a wall, "
-                       "details, light, grayscale, JPEG)")
+        copies = "one upload-like copy" if config.degraded_copies == 1 else f"{config.degraded_copies} upload-like copies"
+        options.append(f"{copies} of each painting (thumbnails, photos on a wall, details, light, grayscale, JPEG)")
     if config.label_smoothing:
         options.append(f"label smoothing {config.label_smoothing}")
     if config.head_l2:
@@ -94,11 +94,14 @@ def _model_section(bundle: Bundle, runtime: str) -> str:
 
 def _data_section(bundle: Bundle) -> str:
     n = bundle.manifest.get("n_paintings", {})
-    source = Path(str(bundle.manifest.get("data", "?"))).name
+    sources = bundle.manifest.get("sources") or {Path(str(bundle.manifest.get("data", "?"))).name: {}}
+    folders = ", ".join(f"`{name}`" + (" (training and validation only)" if info.get("train_only") else "")
+                        for name, info in sources.items())
     return (f"**Data.** {sum(n.values())} paintings of {len(bundle.classes)} artists\n"
             f"({n.get('train', 0)} train / {n.get('val', 0)} validation / {n.get('test', 0)} test; stratified by "
-            f"artist, no painting on two sides). Source: `{source}` — paintings from\n*Best Artworks of All Time* "
-            "(ikarus777 on Kaggle, CC BY-NC-SA 4.0), so this model is for non-commercial use.")
+            f"artist, near-duplicates never on two sides). Data folders: {folders} — paintings from\n*Best Artworks "
+            "of All Time* (ikarus777 on Kaggle, CC BY-NC-SA 4.0) and other public copies, so this model is for "
+            "non-commercial use.")
 
 
 def _metrics_section(bundle: Bundle) -> str:

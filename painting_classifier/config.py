@@ -136,7 +136,7 @@ RECIPES: dict[str, dict] = {
         "head_l2": 1e-2,
         "epochs": 300,
         "augment": True,
-        "degraded_copies": 3,
+        "degraded_copies": 1,
         "label_smoothing": 0.1,
         "refit": True,
         "calibrate": True,

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-WORK_SIDE = 512  # long side of the copy the outline is searched on
+WORK_SIDE = 384  # long side of the copy the outline is searched on
 MIN_AREA = 0.1  # a painting smaller than this share of the photo is not looked for
 MAX_AREA = 0.85  # an outline larger than this: the painting already fills the image
 INNER_MIN_AREA = 0.35  # an inner outline at least this share of its outer one may be the frame's inner edge
@@ -124,9 +124,10 @@ def find_painting(img: Image.Image) -> Crop | None:
     """Where the painting is in a photo of it (frame, mat and wall excluded), or ``None`` when the image
     shows nothing but a painting (or no clear outline)."""
     scale = min(1.0, WORK_SIDE / max(img.size))
-    small = img if scale == 1 else img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                                              Image.Resampling.BILINEAR, reducing_gap=2.0)
-    rgb = np.asarray(small.convert("RGB"))
+    rgb = np.asarray(img.convert("RGB"))
+    if scale < 1:
+        rgb = cv2.resize(rgb, (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         interpolation=cv2.INTER_AREA)
     edges = _edges(rgb)
     found = _outline_and_painting(_quads(edges))
     return None if found is None or not _plausible(edges, *found) else Crop(found[1] / scale)
@@ -139,9 +140,3 @@ def cut_out(img: Image.Image, crop: Crop) -> Image.Image:
     matrix = cv2.getPerspectiveTransform(crop.corners.astype(np.float32), target)
     return Image.fromarray(cv2.warpPerspective(np.asarray(img.convert("RGB")), matrix, (width, height),
                                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
-
-
-def crop_painting(img: Image.Image) -> tuple[Image.Image, Crop | None]:
-    """``img`` with the frame and wall around its painting cut away (unchanged when there are none), and the crop."""
-    crop = find_painting(img)
-    return (img, None) if crop is None else (cut_out(img, crop), crop)

@@ -1,7 +1,8 @@
 """Serving a bundle: top-k artists for one image, and Grad-CAM "where the model looked".
 
 An upload is decoded at a reduced scale that still covers the model's input, the painting is
-cut out of any frame and wall around it (``crop.py``), then squashed to the model's input.
+cut out of any frame and wall around it (``crop.py``; a large photo is decoded again when the
+painting in it needs more pixels), then squashed to the model's input.
 
 Predictions run on a TensorFlow Lite (XNNPACK) conversion of the bundle's model when it
 converts: about 2-3x faster on CPU than the Keras graph. The conversion is cached per model
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import os
 import re
 import threading
@@ -23,11 +25,10 @@ from PIL import Image
 
 from .bundle import Bundle, load_bundle
 from .config import default_cache_dir
-from .crop import Crop, crop_painting
+from .crop import Crop, cut_out, find_painting
 from .images import load_rgb, resize_square
 
 RUNTIMES = ("auto", "tflite", "keras")
-DECODE_SCALE = 1.5  # uploads are decoded to at least this times the model's input (room to crop a frame away)
 log = logging.getLogger(__name__)
 
 
@@ -99,12 +100,23 @@ class TFLiteForward:
             return self._interpreter.get_tensor(self._output).copy()
 
 
-def painting_in(image, decode_side: int, crop: bool = True) -> tuple[Image.Image, Crop | None, tuple[int, int]]:
-    """The painting in ``image`` (path, bytes or PIL image), decoded to at least ``decode_side`` pixels, where it
-    was found (``crop``: cut away a frame and wall) and the decoded image's size; ``ValueError`` for what is
-    not a usable image."""
-    rgb = load_rgb(image, min_side=decode_side)
-    return (*(crop_painting(rgb) if crop else (rgb, None)), rgb.size)
+def painting_in(image, side: int, crop: bool = True) -> tuple[Image.Image, Crop | None, tuple[int, int]]:
+    """The painting in ``image`` (path, bytes or PIL image), where it was found (``crop``: cut away a frame and
+    wall) and the size of the image as decoded; ``ValueError`` for what is not a usable image.
+
+    A JPEG is decoded at the smallest scale that still covers ``side`` pixels; when a painting found in
+    a large photo would come out smaller than that, the photo is decoded again at a scale that gives
+    the painting itself ``side`` pixels.
+    """
+    rgb = load_rgb(image, min_side=side)
+    found = find_painting(rgb) if crop else None
+    if found is None:
+        return rgb, None, rgb.size
+    if min(found.size) < side:
+        sharper = load_rgb(image, min_side=math.ceil(min(rgb.size) * side / min(found.size)))
+        if sharper.width > rgb.width:
+            found, rgb = Crop(found.corners * (sharper.width / rgb.width)), sharper
+    return cut_out(rgb, found), found, rgb.size
 
 
 @dataclass
@@ -137,7 +149,6 @@ class Predictor:
         self.tta = bundle.config.tta if tta is None else tta
         self.names = bundle.display_names
         self.crop = crop
-        self.decode_side = int(DECODE_SCALE * self.input_size)
         self.runtime = "keras"
         if runtime != "keras":
             try:
@@ -162,7 +173,7 @@ class Predictor:
     def painting_of(self, image, crop: bool | None = None) -> tuple[Image.Image, Crop | None, tuple[int, int]]:
         """``painting_in`` as this predictor decodes and crops (``crop`` default: ``self.crop``), and the decoded
         image's size."""
-        return painting_in(image, self.decode_side, self.crop if crop is None else crop)
+        return painting_in(image, self.input_size, self.crop if crop is None else crop)
 
     def prepare(self, image, crop: bool | None = None) -> np.ndarray:
         """The uint8 square array the model sees."""
