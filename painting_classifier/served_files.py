@@ -28,7 +28,11 @@ class ServedImages:
     """A folder of JPEG outputs named by their content."""
 
     def __init__(self, folder: Path | None = None):
-        self.folder = Path(folder or tempfile.mkdtemp(prefix="painting_classifier-outputs-"))
+        """``folder``: where to write; by default a temporary folder removed when the app exits."""
+        if folder is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="painting_classifier-outputs-")
+            folder = self._temporary.name
+        self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._written = 0
         self._lock = threading.Lock()
