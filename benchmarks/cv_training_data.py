@@ -55,6 +55,11 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--copies", default="0,1,2,3", help="copy counts to compare")
+    parser.add_argument("--backbone", default="lite0", help="the default recipe with this backbone (e.g. lite2)")
+    parser.add_argument("--compute", action="store_true", help="compute features that are not cached yet")
+    parser.add_argument("--no-uploads", action="store_true", help="score clean paintings only")
+    parser.add_argument("--no-mirror", action="store_true", help="train without the mirrored paintings")
+    parser.add_argument("--csv", type=Path, default=ROOT / "benchmarks" / "results" / "cv_training_data.csv")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
 
@@ -63,12 +68,17 @@ def main() -> None:
     table["label"] = table["artist"].map(bundle.classes.index)
     files = [str(f) for f in bundle.files(table)]
     config = recipe("default")
+    config.backbone = args.backbone
 
     def missing():
-        raise RuntimeError("features are not cached: train the bundle with these copies first")
+        if not args.compute:
+            raise RuntimeError("features are not cached: train the bundle with these copies first, or --compute")
+        from painting_classifier.models import build_model, feature_extractor
+        return feature_extractor(build_model(config, len(bundle.classes)))
 
     def features(variant):
-        return cached_features(missing, files, table["sha1"], config, default_cache_dir(), variant, progress=False)
+        return cached_features(missing, files, table["sha1"], config, default_cache_dir(), variant,
+                               progress=args.compute)
 
     sample = (table["source"] == SAMPLE).to_numpy()
     fold = np.full(len(table), -1)
@@ -78,10 +88,11 @@ def main() -> None:
     val = np.flatnonzero((table["split"] == "val").to_numpy() & sample)
     uploads = {kind: cached_features(missing, [files[i] for i in val], table["sha1"].iloc[val], config,
                                      default_cache_dir(), UploadVariant(kind), progress=False)
-               for kind in KINDS if kind != "clean"}
+               for kind in KINDS if kind != "clean" and not args.no_uploads}
     rows = []
     for copies in [int(c) for c in args.copies.split(",")]:
-        variants = [features(v) for v in [AS_IS, MIRRORED] + [Variant(copy=i, seed=config.seed) for i in range(copies)]]
+        variants = [features(v) for v in [AS_IS] + [MIRRORED] * (not args.no_mirror)
+                    + [Variant(copy=i, seed=config.seed) for i in range(copies)]]
         for with_more in (False, True):
             probs = np.zeros((len(y), len(bundle.classes)))
             upload_hits = {kind: 0 for kind in uploads}
@@ -106,11 +117,12 @@ def main() -> None:
                          "copies": copies, "paintings scored": int(scored.sum()),
                          "cv_top1": round(float((pred == y[scored]).mean()), 3), "cv_top5": round(float(top5), 3),
                          "cv_balanced": round(float(balanced_accuracy_score(y[scored], pred)), 3),
-                         "uploads_top1_mean": round(sum(upload_hits.values()) / len(uploads) / len(val), 3),
+                         "backbone": args.backbone,
+                         "uploads_top1_mean": round(sum(upload_hits.values()) / len(uploads) / len(val), 3)
+                         if uploads else None,
                          **{f"{kind}_top1": round(hits / len(val), 3) for kind, hits in upload_hits.items()}})
             print(rows[-1], flush=True)
-    out = ROOT / "benchmarks" / "results" / "cv_training_data.csv"
-    pd.DataFrame(rows).to_csv(out, index=False)
+    pd.DataFrame(rows).to_csv(args.csv, index=False)
     print(pd.DataFrame(rows).to_string(index=False))
 
 
