@@ -10,6 +10,7 @@
     near_duplicates.csv  the groups of two or more paintings found before splitting (with the excluded ones)
     metrics.json     test metrics: top1, top5, balanced_accuracy, macro_f1, per_artist, confusion_matrix
     skipped.csv      unreadable files that were left out, with the reason
+    scope.npz        optional: the scope score (``scope.py``); a bundle without it treats every image as in scope
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import pandas as pd
 
 from .config import Config
 from .evaluate import SUMMARY_KEYS
+from .scope import SCOPE_FILE, Scope
 
 BUNDLE_FORMAT = 1
 MODEL_FILE = "model.keras"
@@ -76,10 +78,12 @@ def serving_copy(model):
 
 def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, history: pd.DataFrame,
                 split: pd.DataFrame, metrics: dict, skipped: pd.DataFrame, data_source: str,
-                sources: dict | None = None, near_duplicates: pd.DataFrame | None = None) -> Path:
+                sources: dict | None = None, near_duplicates: pd.DataFrame | None = None,
+                scope: Scope | None = None) -> Path:
     """Write a bundle directory; ``artists`` must be in the model's output order.
 
-    ``sources``: data folder name -> {"folder", "train_only"}; ``near_duplicates``: the groups found.
+    ``sources``: data folder name -> {"folder", "train_only"}; ``near_duplicates``: the groups found;
+    ``scope``: the fitted scope score.
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -92,6 +96,8 @@ def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, 
     if near_duplicates is not None:
         near_duplicates.to_csv(path / "near_duplicates.csv", index=False)
     (path / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    if scope is not None:
+        scope.save(path / SCOPE_FILE)
     manifest = {
         "format": BUNDLE_FORMAT,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -106,6 +112,8 @@ def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, 
         "versions": library_versions(),
         "model_sha256": sha256_of(model_path),
     }
+    if scope is not None:
+        manifest["scope"] = {**scope.summary(), "sha256": sha256_of(path / SCOPE_FILE)}
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return path
 
@@ -122,6 +130,7 @@ class Bundle:
     split: pd.DataFrame
     metrics: dict
     skipped: pd.DataFrame
+    scope: Scope | None = None  # None: every image counts as in scope
 
     @property
     def classes(self) -> list[str]:
@@ -154,6 +163,19 @@ def _read_csv(path: Path, text: bool = True) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=not text) if path.is_file() else pd.DataFrame()
 
 
+def _load_scope(path: Path, manifest: dict, verify_checksum: bool) -> Scope | None:
+    """The bundle's scope score, when it has one."""
+    listed = manifest.get("scope")
+    if not listed:
+        return None
+    scope_path = path / listed["file"]
+    if not scope_path.is_file():
+        raise BundleError(f"{path}: manifest.json lists a scope score but {listed['file']} is missing")
+    if verify_checksum and sha256_of(scope_path) != listed.get("sha256"):
+        raise BundleError(f"{scope_path} does not match the checksum in manifest.json (corrupt or replaced)")
+    return Scope.load(scope_path)
+
+
 def load_bundle(path: str | Path, verify_checksum: bool = True) -> Bundle:
     """Load and check a bundle (files present, checksum, labels match the output size); Keras safe mode."""
     import keras
@@ -176,7 +198,7 @@ def load_bundle(path: str | Path, verify_checksum: bool = True) -> Bundle:
         raise BundleError(f"{path}: the model has {model.output_shape[-1]} outputs but the bundle lists "
                           f"{len(classes)} classes / {len(artists)} artists")
     metrics_path = path / "metrics.json"
-    return Bundle(path=path, model=model, manifest=manifest, artists=artists,
+    return Bundle(scope=_load_scope(path, manifest, verify_checksum), path=path, model=model, manifest=manifest, artists=artists,
                   history=_read_csv(path / "history.csv", text=False), split=_read_csv(path / "split.csv"),
                   metrics=json.loads(metrics_path.read_text()) if metrics_path.is_file() else {},
                   skipped=_read_csv(path / "skipped.csv"))

@@ -215,6 +215,13 @@ def compiled_forward(model: keras.Model):
     return tf.function(lambda images: model(images, training=False), input_signature=[spec])
 
 
+def with_features(model: keras.Model) -> keras.Model:
+    """The model with its pooled features appended to each output row: (N, classes + feature_dim), one
+    output so that every runtime returns it in the same order."""
+    return keras.Model(model.inputs, layers.Concatenate(name="probabilities_and_features")(
+        [model.output, model.get_layer(FEATURES).output]))
+
+
 def feature_extractor(model: keras.Model) -> keras.Model:
     """The model up to the pooled features the head reads."""
     return keras.Model(model.inputs, model.get_layer(FEATURES).output)

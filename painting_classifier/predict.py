@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import math
 import os
 import re
 import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,29 +30,35 @@ from .bundle import Bundle, load_bundle
 from .config import default_cache_dir
 from .crop import Crop, cut_out, find_painting
 from .images import load_rgb, resize_square
+from .logs import native_stderr_silenced
 
 RUNTIMES = ("auto", "tflite", "keras")
 log = logging.getLogger(__name__)
 
 
-def tflite_model(bundle: Bundle, cache_dir: Path | None = None) -> bytes:
-    """The bundle's model converted to a TFLite flatbuffer, cached under ``cache_dir/tflite/``.
+def tflite_model(bundle: Bundle, cache_dir: Path | None = None, features: bool = False) -> bytes:
+    """The bundle's model converted to a TFLite flatbuffer, cached under ``cache_dir/tflite/``
+    (``features``: its features appended to the probabilities, ``models.with_features``).
 
     Raises ``RuntimeError`` for a model TFLite cannot express (e.g. views rescaled by a
     non-integer factor); that answer is cached too.
     """
     import tensorflow as tf
 
+    from .models import with_features
+
     folder = Path(cache_dir or default_cache_dir()) / "tflite"
-    cached = folder / f"{bundle.manifest['model_sha256'][:24]}-tf{tf.__version__}.tflite"
+    kind = "-features" if features else ""
+    cached = folder / f"{bundle.manifest['model_sha256'][:24]}{kind}-tf{tf.__version__}.tflite"
     failed = cached.with_suffix(".failed")
     if cached.is_file():
         return cached.read_bytes()
     if failed.is_file():
         raise RuntimeError(failed.read_text())
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the export step lists every variable
-            flatbuffer = tf.lite.TFLiteConverter.from_keras_model(bundle.model).convert()
+        with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():  # the export lists every variable
+            model = with_features(bundle.model) if features else bundle.model
+            flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     except Exception as error:  # the converter raises several unrelated error types
         ops = re.search(r"Custom ops: (.*)", str(error))
         reason = f"uses operations TFLite lacks ({ops.group(1)})" if ops else str(error).splitlines()[0][:200]
@@ -70,7 +79,7 @@ def tflite_model(bundle: Bundle, cache_dir: Path | None = None) -> bytes:
 
 
 class TFLiteForward:
-    """Calls a TFLite flatbuffer like the model: float images (N, S, S, 3) -> probabilities (N, classes).
+    """Calls a TFLite flatbuffer like the model: float images (N, S, S, 3) -> its output (N, ...).
 
     An interpreter is not thread-safe, so calls are serialised; each uses all CPU cores.
     """
@@ -93,7 +102,8 @@ class TFLiteForward:
         with self._lock:
             if self._batch != len(images):
                 self._interpreter.resize_tensor_input(self._input, images.shape)
-                self._interpreter.allocate_tensors()
+                with native_stderr_silenced():  # "Created TensorFlow Lite XNNPACK delegate"
+                    self._interpreter.allocate_tensors()
                 self._batch = len(images)
             self._interpreter.set_tensor(self._input, images)
             self._interpreter.invoke()
@@ -128,6 +138,9 @@ class Identification:
     painting: Image.Image  # what the model was shown: the painting found in the image, or all of it
     crop: Crop | None  # where that painting was found in the image (None: the whole image)
     image_size: tuple[int, int]  # width and height of the image as decoded (the crop's coordinates)
+    in_scope: bool = True  # looks like a painting by one of the artists (always, for a bundle without a scope score)
+    scope_score: float | None = None  # higher: more like the artists' paintings (``scope.py``); None without one
+    out_of_scope: str | None = None  # why not in scope: scope.NOT_A_PAINTING or scope.NOT_ONE_OF_THE_50
 
 
 class Predictor:
@@ -149,19 +162,21 @@ class Predictor:
         self.tta = bundle.config.tta if tta is None else tta
         self.names = bundle.display_names
         self.crop = crop
+        self.scope = bundle.scope
         self.runtime = "keras"
+        features = self.scope is not None  # the scope score needs the model's features beside its probabilities
         if runtime != "keras":
             try:
-                self._forward = TFLiteForward(tflite_model(bundle, cache_dir))
+                self._forward = TFLiteForward(tflite_model(bundle, cache_dir, features))
                 self.runtime = "tflite"
             except RuntimeError as error:
                 if runtime == "tflite":
                     raise
                 log.warning("%s; predicting with Keras instead", error)
         if self.runtime == "keras":
-            from .models import compiled_forward
+            from .models import compiled_forward, with_features
 
-            self._forward = compiled_forward(self.model)
+            self._forward = compiled_forward(with_features(self.model) if features else self.model)
         self._gradcam_model = None
         if warm_up:
             self._forward(np.zeros((2 if self.tta else 1, self.input_size, self.input_size, 3), np.float32))
@@ -179,18 +194,66 @@ class Predictor:
         """The uint8 square array the model sees."""
         return resize_square(self.painting_of(image, crop)[0], self.input_size)
 
-    def _probabilities_of(self, array: np.ndarray) -> np.ndarray:
-        batch = array.astype(np.float32)[None]
+    def _outputs_of(self, arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities (N, classes) and features (N, D; None without a scope score) of uint8 model inputs
+        (N, S, S, 3), each averaged with its mirror image's when ``tta``."""
+        batch = np.asarray(arrays, np.float32)
         if self.tta:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
-        return np.asarray(self._forward(batch)).mean(axis=0)
+        outputs = np.asarray(self._forward(batch))
+        if self.tta:
+            outputs = (outputs[: len(arrays)] + outputs[len(arrays):]) / 2
+        n_classes = len(self.names)
+        return outputs[:, :n_classes], (outputs[:, n_classes:] if self.scope is not None else None)
+
+    def _identification(self, pixels: np.ndarray, probs: np.ndarray, features: np.ndarray | None, top_k: int,
+                        painting: Image.Image, found: Crop | None, size: tuple[int, int]) -> Identification:
+        order = np.argsort(-probs)[: max(1, int(top_k))]
+        ranked = [(self.names[i], float(probs[i])) for i in order]
+        if features is None:
+            return Identification(ranked, probs, painting, found, size)
+        score, in_scope, why_not = self.scope.judge(features, probs, pixels)
+        return Identification(ranked, probs, painting, found, size, in_scope, score, why_not)
 
     def identify(self, image, top_k: int = 5, crop: bool | None = None) -> Identification:
-        """The ``top_k`` most likely artists for ``image``, with the painting the model was shown."""
+        """The ``top_k`` most likely artists for ``image``, whether it is in scope (a painting by one of the
+        artists), and the painting the model was shown."""
         painting, found, size = self.painting_of(image, crop)
-        probs = self._probabilities_of(resize_square(painting, self.input_size))
-        order = np.argsort(-probs)[: max(1, int(top_k))]
-        return Identification([(self.names[i], float(probs[i])) for i in order], probs, painting, found, size)
+        pixels = resize_square(painting, self.input_size)
+        probs, features = self._outputs_of(pixels[None])
+        return self._identification(pixels, probs[0], None if features is None else features[0], top_k, painting,
+                                    found, size)
+
+    def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
+                      crop: bool | None = None) -> Iterator[Identification | ValueError]:
+        """``identify`` for many images, in order: decoded on a thread per core while the model runs on
+        batches of ``batch_size``. An image that cannot be read yields its ``ValueError`` instead."""
+        def prepared(image):
+            try:
+                return self.painting_of(image, crop)
+            except (ValueError, OSError) as error:
+                return ValueError(str(error))
+
+        images = iter(images)
+        chunks = iter(lambda: list(itertools.islice(images, batch_size)), [])
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            pending = [pool.submit(prepared, image) for image in next(chunks, [])]
+            while pending:
+                upcoming = [pool.submit(prepared, image) for image in next(chunks, [])]  # decoded while the model runs
+                chunk = [future.result() for future in pending]
+                pending = upcoming
+                readable = [item for item in chunk if not isinstance(item, ValueError)]
+                if readable:
+                    pixels = np.stack([resize_square(painting, self.input_size) for painting, _, _ in readable])
+                    probs, features = self._outputs_of(pixels)
+                    rows = iter(range(len(readable)))
+                for item in chunk:
+                    if isinstance(item, ValueError):
+                        yield item
+                    else:
+                        row = next(rows)
+                        yield self._identification(pixels[row], probs[row],
+                                                   None if features is None else features[row], top_k, *item)
 
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""

@@ -21,6 +21,7 @@ from .config import Config, default_cache_dir
 from .data import EXCLUDED, DataError, Dataset, assign_splits, class_weights, scan_sources, tf_image_dataset
 from .features import MIRRORED, HeadFeatures
 from .near_duplicates import find_groups, groups_table
+from .scope import Scope, fit_scope
 
 STATE_DIR = "training"
 
@@ -56,6 +57,7 @@ class Run:
     stages: list[str] = field(default_factory=list)  # stages run so far, in order
     fitted_on: tuple[str, ...] = ("train",)  # the splits the final weights were fitted on
     validation: dict | None = None  # validation metrics of the final model (before any refit)
+    val_probabilities: np.ndarray | None = None  # the same model's validation probabilities
     _weights: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -176,6 +178,7 @@ def _validate_head(run: Run, head, features: HeadFeatures) -> dict:
         print(f"Calibration: softmax temperature {temperature:.3f}, fitted on validation")
     validation = evaluate.compute_metrics(labels, probs, run.dataset.classes)
     validation["temperature"] = temperature
+    run.val_probabilities = probs
     return validation
 
 
@@ -228,6 +231,7 @@ def train_on_images(run: Run) -> None:
     _run_stage(run, stage, run.model, fit)
     run.fitted_on = ("train",)
     run.validation = None  # the backbone changed: cached features no longer describe the model
+    run.val_probabilities = None
 
 
 # --- the run around the stages -------------------------------------------------------------------------------
@@ -291,17 +295,22 @@ def _read_history(run: Run) -> pd.DataFrame:
     return history
 
 
+def _probabilities(run: Run, part: pd.DataFrame) -> np.ndarray:
+    return evaluate.predict_probabilities(run.model, run.dataset.files(part),
+                                          run.config.input_size, tta=run.config.tta, progress=run.progress)
+
+
 def _score(run: Run, part: pd.DataFrame) -> dict:
-    probs = evaluate.predict_probabilities(run.model, run.dataset.files(part),
-                                           run.config.input_size, tta=run.config.tta, progress=run.progress)
-    return evaluate.compute_metrics(part["label"].to_numpy(), probs, run.dataset.classes)
+    return evaluate.compute_metrics(part["label"].to_numpy(), _probabilities(run, part), run.dataset.classes)
 
 
 def score_run(run: Run) -> dict:
     """Test metrics (validation's when there is no test split), with the validation summary beside them."""
     validation = run.validation
     if validation is None and run.has_val:
-        validation = _score(run, run.part("val"))
+        run.val_probabilities = _probabilities(run, run.part("val"))
+        validation = evaluate.compute_metrics(run.part("val")["label"].to_numpy(), run.val_probabilities,
+                                              run.dataset.classes)
     if validation:
         print(f"Validation: {evaluate.summary_line(validation)}")
     test = run.part("test")
@@ -313,6 +322,27 @@ def score_run(run: Run) -> dict:
             metrics["temperature"] = validation["temperature"]
     print(f"Test: {evaluate.summary_line(metrics)}")
     return metrics
+
+
+def fit_run_scope(run: Run) -> Scope | None:
+    """The scope score of the trained model (``scope.py``): principal axes of the training paintings'
+    features (every training variant), thresholds on validation paintings with the probabilities of
+    the model before any refit. None without validation paintings."""
+    if run.val_probabilities is None:
+        return None
+    backbone_trained = bool({"fine_tune", "end_to_end"} & set(run.stages))
+    # a trained backbone makes the cached features stale: compute the final model's in the run's state
+    features = HeadFeatures(run.model, run.dataset, run.config, run.state if backbone_trained else run.cache,
+                            run.progress)
+    train, val = run.part("train"), run.part("val")
+    train_features = np.concatenate([features.of(train, variant) for variant in features.training_variants()])
+    val_features = features.of(val)
+    if run.config.tta:  # as the Predictor sees an image: its features averaged with the mirror image's
+        val_features = (val_features + features.of(val, MIRRORED)) / 2
+    scope = fit_scope(train_features, val_features, run.val_probabilities)
+    print(f"Scope score: fitted on {len(train_features)} training feature vectors, threshold "
+          f"{scope.threshold:.3f} keeps 95 % of {len(val)} validation paintings")
+    return scope
 
 
 def _artists_table(run: Run) -> pd.DataFrame:
@@ -327,14 +357,14 @@ def _artists_table(run: Run) -> pd.DataFrame:
     return artists
 
 
-def write_bundle(run: Run, out: Path, metrics: dict, save_h5: bool = False) -> None:
+def write_bundle(run: Run, out: Path, metrics: dict, save_h5: bool = False, scope: Scope | None = None) -> None:
     """Save the trained model and everything known about the run as a bundle; then drop the run's state."""
     used = run.table[run.table["split"].isin(["train", "val", "test"])]
     sources = {name: {"folder": str(folder), "train_only": name in run.dataset.train_only}
                for name, folder in run.dataset.sources.items()}
     save_bundle(out, run.model, run.config, _artists_table(run), _read_history(run),
                 used[["path", "artist", "sha1", "split", "source", "group"]], metrics, run.dataset.skipped,
-                str(run.dataset.root), sources=sources, near_duplicates=groups_table(run.table))
+                str(run.dataset.root), sources=sources, near_duplicates=groups_table(run.table), scope=scope)
     if save_h5:
         serving_copy(run.model).save(out / "painting_classification.h5")
     shutil.rmtree(run.state)  # the bundle holds config, split and history; checkpoints are no longer needed
@@ -376,6 +406,7 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
     if not config.pretrained or config.fine_tune_epochs:
         train_on_images(run)
     metrics = score_run(run)
+    scope = fit_run_scope(run)
     if run.strategy.extended.should_checkpoint:  # multi-worker: only the chief writes the bundle
-        write_bundle(run, out, metrics, save_h5)
+        write_bundle(run, out, metrics, save_h5, scope)
     return out

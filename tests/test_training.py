@@ -99,6 +99,7 @@ def test_model_tflite_cannot_express_falls_back_to_keras(tiny_bundle, tmp_path, 
     views = MultiScaleViews(3, [2, 3])(inputs)  # 9 -> 6 px: a non-integer rescale (antialiased resize)
     bundle.model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(views)))
     bundle.manifest = {**bundle.manifest, "model_sha256": "0" * 64, "input_size": 9}
+    bundle.scope = None  # this model has no features to score
     with pytest.raises(RuntimeError, match="TFLite cannot convert"):
         Predictor(bundle, runtime="tflite", cache_dir=tmp_path)
     with caplog.at_level("WARNING"):

@@ -1,0 +1,129 @@
+"""Scope: does an image look like a painting by one of the 50 artists the model knows?
+
+Two signals from the model itself, fitted at training time and stored in the bundle (``scope.npz``):
+
+- **painting-likeness**: minus the distance of the image's features from the training paintings'
+  under a probabilistic PCA model of them (Tipping & Bishop): Mahalanobis distance along the top
+  ``components`` principal axes of the standardised features, plus the distance outside them
+  scaled by the variance left over. Photos, screenshots of text and flat colours land far away.
+- **artist match**: the calibrated top probability of the head. A painting by another artist
+  matches none of the 50 well.
+
+The scope score is the mean of the two, each standardised on validation paintings the head never
+trained on; the threshold keeps ``kept`` (95 %) of those validation paintings in scope. An image
+out of scope whose painting-likeness alone is below what 99 % of validation paintings reach is
+reported as "not a painting", otherwise as "not one of the 50". A blank image (one colour, whatever
+its score) is "not a painting" too: the flattest of the 1,739 real paintings in ../shared/data has a
+luminance standard deviation of 5.7 grey levels, a flat colour under 1. Chosen in
+``benchmarks/scope_candidates.py`` (docs/experiments.md §4d).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCOPE_FILE = "scope.npz"
+COMPONENTS = 128  # principal axes of the training features that count as "painting-like"
+KEPT = 0.95  # share of validation paintings kept in scope by the threshold
+PAINTING_KEPT = 0.99  # share of validation paintings that pass the painting-likeness test alone
+BLANK_BELOW = 2.0  # luminance standard deviation (grey levels of 255) under which an image is blank
+MIN_FEATURE_SCALE = 1e-2  # floor on a feature's standard deviation (as the head's MIN_FEATURE_VARIANCE)
+
+NOT_A_PAINTING = "not a painting"
+NOT_ONE_OF_THE_50 = "not one of the artists"
+
+
+@dataclass
+class Scope:
+    """A fitted scope score: feature standardisation, principal axes and the validation statistics."""
+
+    mean: np.ndarray  # (D,) mean of the training features
+    scale: np.ndarray  # (D,) their standard deviation
+    axes: np.ndarray  # (components, D) principal axes of the standardised training features
+    variances: np.ndarray  # (components,) the training features' variance along each axis
+    residual_variance: float  # their variance per dimension outside the axes
+    likeness_stats: np.ndarray  # (2,) mean and standard deviation of painting-likeness on validation
+    match_stats: np.ndarray  # (2,) the same for the top probability
+    threshold: float  # scope score below which an image is out of scope
+    painting_threshold: float  # painting-likeness below which an out-of-scope image is "not a painting"
+
+    def likeness(self, features: np.ndarray) -> np.ndarray:
+        """Minus the probabilistic-PCA distance of features from the training paintings' (in standard deviations)."""
+        z = (np.asarray(features, np.float64) - self.mean) / self.scale
+        # einsum, not BLAS: BLAS threads spin after a call and slowed the next TFLite call on 2 cores 2x
+        along = np.einsum("nd,kd->nk", z, self.axes)
+        outside = np.sum(np.square(z - np.einsum("nk,kd->nd", along, self.axes)), axis=-1)
+        return -np.sqrt(np.sum(np.square(along) / self.variances, axis=-1) + outside / self.residual_variance)
+
+    def scores(self, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """Scope scores (higher: more like the 50 artists' paintings) of (N, D) features and (N, classes)
+        probabilities."""
+        likeness = (self.likeness(features) - self.likeness_stats[0]) / self.likeness_stats[1]
+        match = (np.max(probabilities, axis=-1) - self.match_stats[0]) / self.match_stats[1]
+        return (likeness + match) / 2
+
+    def judge(self, features: np.ndarray, probabilities: np.ndarray,
+              pixels: np.ndarray | None = None) -> tuple[float, bool, str | None]:
+        """(scope score, in scope, why not) for one image's features and probabilities (and its RGB ``pixels``,
+        the model's input, to tell a blank image)."""
+        score = float(self.scores(features[None], probabilities[None])[0])
+        if pixels is not None and is_blank(pixels):
+            return score, False, NOT_A_PAINTING
+        if score >= self.threshold:
+            return score, True, None
+        painting_like = self.likeness(features[None])[0] >= self.painting_threshold
+        return score, False, NOT_ONE_OF_THE_50 if painting_like else NOT_A_PAINTING
+
+    def save(self, path: str | Path) -> None:
+        np.savez(path, mean=self.mean.astype(np.float32), scale=self.scale.astype(np.float32),
+                 axes=self.axes.astype(np.float32), variances=self.variances,
+                 residual_variance=np.array(self.residual_variance), likeness_stats=self.likeness_stats,
+                 match_stats=self.match_stats, thresholds=np.array([self.threshold, self.painting_threshold]))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Scope":
+        with np.load(path, allow_pickle=False) as stored:
+            arrays = {k: stored[k].astype(np.float64) for k in stored.files}
+        threshold, painting_threshold = arrays.pop("thresholds")
+        residual_variance = float(arrays.pop("residual_variance"))
+        return cls(**arrays, residual_variance=residual_variance, threshold=float(threshold),
+                   painting_threshold=float(painting_threshold))
+
+    def summary(self) -> dict:
+        """What the bundle's manifest says about the scope score."""
+        return {"file": SCOPE_FILE, "method": f"probabilistic-PCA distance ({len(self.axes)} principal axes) + "
+                "top probability, standardised on validation", "threshold": round(self.threshold, 6),
+                "kept_on_validation": KEPT, "feature_dim": int(self.mean.shape[0])}
+
+
+def is_blank(pixels: np.ndarray) -> bool:
+    """Whether RGB ``pixels`` (H, W, 3, 0-255) are one flat colour: luminance varies less than ``BLANK_BELOW``."""
+    rgb = np.asarray(pixels, np.float32)
+    luminance = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+    return float(luminance.std()) < BLANK_BELOW
+
+
+def fit_scope(train_features: np.ndarray, val_features: np.ndarray, val_probabilities: np.ndarray,
+              components: int = COMPONENTS) -> Scope:
+    """Fit the scope score: principal axes on the training paintings' features (every training variant),
+    standardisation and thresholds on validation paintings the head did not train on."""
+    train_features = np.asarray(train_features, np.float64)
+    mean = train_features.mean(axis=0)
+    scale = np.maximum(train_features.std(axis=0), MIN_FEATURE_SCALE)
+    z = (train_features - mean) / scale
+    components = min(components, len(z) // 2, z.shape[1] - 1)  # leave variance outside the axes to estimate
+    _, singular, axes = np.linalg.svd(z, full_matrices=False)  # z is centred: these are the principal axes
+    variances = np.square(singular[:components]) / len(z)
+    residual_variance = max((z.var(axis=0).sum() - variances.sum()) / (z.shape[1] - components), 1e-6)
+    as_stored = [np.asarray(a, np.float32).astype(np.float64) for a in (mean, scale, axes[:components])]
+    scope = Scope(*as_stored, variances, float(residual_variance), np.array([0.0, 1.0]), np.array([0.0, 1.0]),
+                  0.0, 0.0)
+    likeness = scope.likeness(val_features)
+    match = np.max(val_probabilities, axis=-1)
+    scope.likeness_stats = np.array([likeness.mean(), max(likeness.std(), 1e-6)])
+    scope.match_stats = np.array([match.mean(), max(match.std(), 1e-6)])
+    scope.threshold = float(np.quantile(scope.scores(val_features, val_probabilities), 1 - KEPT))
+    scope.painting_threshold = float(np.quantile(likeness, 1 - PAINTING_KEPT))
+    return scope

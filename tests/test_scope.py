@@ -1,0 +1,124 @@
+"""The scope score: fitted on features, stored in the bundle, and flagging what is not a painting of the artists."""
+import numpy as np
+import pytest
+
+from painting_classifier.scope import NOT_A_PAINTING, NOT_ONE_OF_THE_50, Scope, fit_scope
+
+
+def clusters(rng, n, dim=40, classes=4, rank=6):
+    """Features of paintings: ``classes`` clusters in a ``rank``-dimensional subspace, plus a little noise."""
+    basis = np.linalg.qr(np.random.default_rng(0).normal(size=(dim, rank)))[0].T
+    centres = np.random.default_rng(1).normal(scale=4, size=(classes, rank))
+    labels = rng.integers(0, classes, n)
+    return (centres[labels] + rng.normal(size=(n, rank))) @ basis + 0.05 * rng.normal(size=(n, dim)), labels
+
+
+def confident(labels, classes=4, top=0.8):
+    probs = np.full((len(labels), classes), (1 - top) / (classes - 1))
+    probs[np.arange(len(labels)), labels] = top
+    return probs
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(2)
+    train, _ = clusters(rng, 400)
+    val, val_labels = clusters(rng, 200)
+    return fit_scope(train, val, confident(val_labels), components=6)
+
+
+def test_the_threshold_keeps_95_percent_of_validation_paintings(fitted):
+    rng = np.random.default_rng(3)
+    new, labels = clusters(rng, 2000)
+    kept = (fitted.scores(new, confident(labels)) >= fitted.threshold).mean()
+    assert 0.92 <= kept <= 0.98
+
+
+def test_features_off_the_paintings_subspace_are_not_paintings(fitted):
+    rng = np.random.default_rng(4)
+    photos = 3 * rng.normal(size=(50, 40))
+    scores = fitted.scores(photos, confident(np.zeros(50, int)))
+    assert (scores < fitted.threshold).all()
+    assert {fitted.judge(f, p)[2] for f, p in zip(photos, confident(np.zeros(50, int)))} == {NOT_A_PAINTING}
+
+
+def test_a_painting_like_image_matching_no_artist_is_not_one_of_them(fitted):
+    rng = np.random.default_rng(5)
+    painting, _ = clusters(rng, 1)
+    score, in_scope, why = fitted.judge(painting[0], np.full(4, 0.25))
+    assert not in_scope and why == NOT_ONE_OF_THE_50
+    assert fitted.judge(painting[0], confident(np.zeros(1, int))[0])[1]
+
+
+def test_save_and_load_give_the_same_scores(fitted, tmp_path):
+    fitted.save(tmp_path / "scope.npz")
+    loaded = Scope.load(tmp_path / "scope.npz")
+    rng = np.random.default_rng(6)
+    x, labels = clusters(rng, 30)
+    np.testing.assert_allclose(loaded.scores(x, confident(labels)), fitted.scores(x, confident(labels)), rtol=1e-5)
+    assert loaded.threshold == fitted.threshold
+
+
+@pytest.mark.slow
+def test_bundle_round_trip_keeps_the_scope_score(tiny_bundle, styles_dataset, tmp_path):
+    import shutil
+
+    from painting_classifier import Predictor, load_bundle
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bundle, copy)
+    first, second = Predictor.from_bundle(tiny_bundle), Predictor.from_bundle(copy)
+    assert first.bundle.manifest["scope"]["kept_on_validation"] == 0.95
+    np.testing.assert_array_equal(first.bundle.scope.axes, load_bundle(copy).scope.axes)
+    painting = next((styles_dataset / "images" / "Claude_Monet").iterdir())
+    a, b = first.identify(painting), second.identify(painting)
+    assert a.scope_score is not None and a.scope_score == b.scope_score and a.in_scope == b.in_scope
+
+
+@pytest.mark.slow
+def test_noise_and_flat_colours_fall_out_of_scope_and_test_paintings_stay(tiny_bundle, styles_dataset):
+    from PIL import Image
+
+    from painting_classifier import Predictor, load_bundle
+
+    bundle = load_bundle(tiny_bundle)
+    predictor = Predictor(bundle)
+    rng = np.random.default_rng(7)
+    side = bundle.input_size  # pixel noise as the model sees it (a larger noise image is averaged into grey)
+    noise = [Image.fromarray(rng.integers(0, 256, (side, side, 3), np.uint8)) for _ in range(4)]
+    flat = [Image.new("RGB", (120, 90), colour) for colour in [(255, 255, 255), (0, 0, 0), (200, 40, 40)]]
+    assert not any(found.in_scope for found in predictor.identify_many(noise + flat))
+    test = bundle.split[bundle.split["split"] == "test"]
+    kept = [found.in_scope for found in predictor.identify_many(bundle.files(test))]
+    assert np.mean(kept) >= 0.75
+
+
+@pytest.mark.slow
+def test_a_bundle_without_a_scope_score_treats_everything_as_in_scope(tiny_bundle, tmp_path):
+    import json
+    import shutil
+
+    from PIL import Image
+
+    from painting_classifier import Predictor
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_bundle, old)
+    (old / "scope.npz").unlink()
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["scope"]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    found = Predictor.from_bundle(old).identify(Image.new("RGB", (50, 50)))
+    assert found.in_scope and found.scope_score is None and found.out_of_scope is None
+
+
+def test_a_blank_image_is_not_a_painting_whatever_its_features(fitted):
+    from painting_classifier.scope import is_blank
+
+    rng = np.random.default_rng(8)
+    painting, labels = clusters(rng, 1)
+    flat = np.full((32, 32, 3), (180, 20, 20), np.uint8)
+    textured = np.clip(flat + rng.normal(0, 6, flat.shape), 0, 255).astype(np.uint8)
+    assert is_blank(flat) and not is_blank(textured)
+    assert fitted.judge(painting[0], confident(labels)[0], flat)[1:] == (False, NOT_A_PAINTING)
+    assert fitted.judge(painting[0], confident(labels)[0], textured)[1]
