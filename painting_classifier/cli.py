@@ -1,4 +1,4 @@
-"""Command line: ``python -m painting_classifier {train,evaluate,predict}`` (``train.py`` = ``train``)."""
+"""Command line: ``python -m painting_classifier {train,evaluate,predict,quiz-images}`` (``train.py`` = ``train``)."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,7 @@ from pathlib import Path
 from .config import RECIPES, Config, recipe
 
 _BOOL = argparse.BooleanOptionalAction
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "model"
 
 
 def _comma_separated_ints(text: str) -> list[int]:
@@ -58,11 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m painting_classifier",
                                      description="Who painted this? Train, evaluate and use an artist classifier.")
     commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up logging")
 
-    _add_train_arguments(commands.add_parser("train", help="train a model and write a bundle",
+    _add_train_arguments(commands.add_parser("train", parents=[common], help="train a model and write a bundle",
                                              description="Train an artist classifier and write a model bundle."))
 
-    ev = commands.add_parser("evaluate", help="score a bundle on paintings",
+    ev = commands.add_parser("evaluate", parents=[common], help="score a bundle on paintings",
                              description="Score a bundle on a folder of paintings or on its own test split.")
     ev.add_argument("--model", required=True, type=Path, help="bundle directory")
     source = ev.add_mutually_exclusive_group(required=True)
@@ -75,11 +78,30 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tta", action=_BOOL, help="average with the mirror image (default: as trained)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    pr = commands.add_parser("predict", help="name the likely artists of paintings",
-                             description="Print 'Artist<TAB>probability' lines, best first, for each image.")
+    pr = commands.add_parser("predict", parents=[common], help="name the likely artists of paintings",
+                             description="Print 'Artist<TAB>probability' lines, best first, for each image; "
+                             "with --csv, write one row per image to a CSV file instead.")
     pr.add_argument("--model", type=Path, default=None, help="bundle directory (default: the shipped assets/model)")
-    pr.add_argument("images", nargs="+", type=Path, help="image files")
+    pr.add_argument("images", nargs="+", type=Path, metavar="PATH",
+                    help="image files, or folders (searched recursively for images)")
     pr.add_argument("--top-k", type=int, default=5, help="how many artists to list (default: %(default)s)")
+    pr.add_argument("--csv", type=Path, metavar="OUT.csv",
+                    help="write path,artist,probability,top5,in_scope,scope_score,error per image (top5 joined "
+                    "by '|'); unreadable images get an error and the run carries on")
+    pr.add_argument("--batch-size", type=int, default=16, help="images per model call with --csv (default: %(default)s)")
+    pr.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    qz = commands.add_parser("quiz-images", parents=[common], help="make the app's quiz paintings from a bundle",
+                             description="Write the quiz paintings (public domain: artists who died before "
+                             "--died-before) from a bundle's test split, resized, with manifest.csv.")
+    qz.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="bundle directory (default: assets/model)")
+    qz.add_argument("--out", type=Path, default=SHIPPED_MODEL.parent / "quiz", help="folder to write (default: assets/quiz)")
+    qz.add_argument("--limit", type=int, default=52, help="at most this many paintings (default: %(default)s)")
+    qz.add_argument("--per-artist", type=int, default=6, help="at most this many per artist (default: %(default)s)")
+    qz.add_argument("--died-before", type=int, default=1900, help="artists who died before this year (default: %(default)s)")
+    qz.add_argument("--exclude-like", type=Path, default=SHIPPED_MODEL.parent / "examples", metavar="DIR",
+                    help="leave out paintings named like the files in DIR (default: assets/examples)")
+    qz.add_argument("--data-root", type=Path, help="where the bundle's first data folder lives now")
     return parser
 
 
@@ -144,13 +166,21 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    from .batch_predict import image_files, predict_to_csv
     from .predict import Predictor
 
-    model = args.model or Path(__file__).resolve().parent.parent / "assets" / "model"
-    predictor = Predictor.from_bundle(model)
+    predictor = Predictor.from_bundle(args.model or SHIPPED_MODEL)
+    files = image_files(args.images)
+    if not files:
+        print("error: no images found in " + ", ".join(map(str, args.images)), file=sys.stderr)
+        return 1
+    if args.csv:
+        readable, unreadable = predict_to_csv(predictor, files, args.csv, args.batch_size, not args.no_progress)
+        print(f"{readable} images predicted, {unreadable} unreadable: {args.csv}", file=sys.stderr)
+        return 0 if readable else 1
     failures = 0
-    for image in args.images:
-        if len(args.images) > 1:
+    for image in files:
+        if len(files) > 1:
             print(f"# {image}")
         try:
             for artist, probability in predictor.predict(image, top_k=args.top_k):
@@ -161,12 +191,29 @@ def cmd_predict(args) -> int:
     return 1 if failures else 0
 
 
+def cmd_quiz_images(args) -> int:
+    from .bundle import load_bundle
+    from .quiz import build_quiz_folder
+
+    exclude = sorted(args.exclude_like.glob("*")) if args.exclude_like and args.exclude_like.is_dir() else []
+    if args.out.is_dir():
+        for old in args.out.glob("quiz_*.jpg"):
+            old.unlink()
+    manifest = build_quiz_folder(load_bundle(args.model), args.out, args.limit, args.per_artist, args.died_before,
+                                 exclude, args.data_root)
+    size = sum((args.out / f).stat().st_size for f in manifest["file"])
+    print(f"{len(manifest)} quiz paintings of {manifest['artist'].nunique()} artists, {size / 1e6:.1f} MB: {args.out}")
+    return 0 if len(manifest) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     from .bundle import BundleError
     from .data import DataError
+    from .logs import quiet_tensorflow
 
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+    quiet_tensorflow(args.verbose)
+    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "quiz-images": cmd_quiz_images}
     try:
         return handlers[args.command](args)
     except (DataError, BundleError, ValueError, FileNotFoundError) as exc:

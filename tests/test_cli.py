@@ -79,6 +79,33 @@ def test_predict_on_a_bad_file_is_a_readable_error(trained, tmp_path):
     assert "not an image" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_predict_a_folder_to_csv_carries_on_past_an_unreadable_file(trained, tmp_path):
+    base, data, _ = trained
+    folder = tmp_path / "to sort"
+    (folder / "nested").mkdir(parents=True)
+    paintings = sorted((data / "images" / "Piet_Mondrian").iterdir())[:3]
+    for painting in paintings:
+        (folder / "nested" / painting.name).write_bytes(painting.read_bytes())
+    (folder / "broken.jpg").write_text("not a picture")
+    (folder / "readme.txt").write_text("not an image file name: skipped")
+    out = tmp_path / "out.csv"
+    result = run("-m", "painting_classifier", "predict", "--model", base / "model", "--csv", out, folder,
+                 "--batch-size", "2")
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table.columns) == ["path", "artist", "probability", "top5", "in_scope", "scope_score", "error"]
+    assert len(table) == 4 and "Predicting" in result.stderr
+    broken = table[table["path"].str.endswith("broken.jpg")].iloc[0]
+    assert "not an image" in broken["error"] and broken["artist"] == broken["probability"] == ""
+    good = table[table["error"] == ""]
+    assert len(good) == 3 and set(good["in_scope"]) <= {"true", "false"}
+    assert all(len(top5.split("|")) == 4 and top5.split("|")[0] == artist  # 4 artists in this model
+               for top5, artist in zip(good["top5"], good["artist"]))
+    assert all(0 < float(p) <= 1 for p in good["probability"]) and all(s != "" for s in good["scope_score"])
+    only_broken = run("-m", "painting_classifier", "predict", "--model", base / "model", "--csv", out,
+                      folder / "broken.jpg", check=False)
+    assert only_broken.returncode == 1  # nothing could be read
+
+
 @pytest.mark.parametrize("problem", ["no csv", "no images", "no folder"])
 def test_bad_data_is_a_one_line_error(tmp_path, problem):
     data = tmp_path / "data"
