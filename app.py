@@ -1,4 +1,5 @@
-"""Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]``."""
+"""Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]
+[--quiz DIR] [--verbose]``."""
 import argparse
 import os
 import sys
@@ -19,8 +20,15 @@ def main(argv=None) -> int:
     parser.add_argument("--runtime", choices=["auto", "tflite", "keras"], default="auto",
                         help="predict with a TFLite conversion of the model (faster on CPU) or with Keras "
                         "(default: auto = TFLite where the model converts)")
+    parser.add_argument("--quiz", type=Path, default=HERE / "assets" / "quiz",
+                        help="folder of quiz paintings with manifest.csv (default: assets/quiz; make one with "
+                        "python -m painting_classifier quiz-images)")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up logging")
     args = parser.parse_args(argv)
 
+    from painting_classifier.logs import quiet_tensorflow
+
+    quiet_tensorflow(args.verbose)
     from painting_classifier import BundleError, Predictor
     from painting_classifier.serve import build_demo, launch
 
@@ -31,7 +39,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     demo = build_demo(predictor, examples_dir=HERE / "assets" / "examples",
-                      real_world=HERE / "benchmarks" / "results" / "real_world.json")
+                      results_dir=HERE / "benchmarks" / "results", quiz_dir=args.quiz)
     launch(demo, args.host, args.port, share=args.share)
     return 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .bundle import Bundle
+from .scope import NOT_A_PAINTING
 
 UNSURE_BELOW = 0.30  # top probability under which the app says it is not sure
 
@@ -21,6 +22,16 @@ def _first_sentences(text: str, limit: int = 450) -> str:
     cut = text[:limit]
     end = cut.rfind(". ")
     return cut[: end + 1] if end > limit // 3 else cut.rsplit(" ", 1)[0] + " …"
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (at most about 200 characters), without parentheses (Wikipedia's
+    pronunciations and dates)."""
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    while re.search(r"\([^()]*\)", text):  # innermost first: "(; Dutch: [...] (listen); 1606 – 1669)"
+        text = re.sub(r"\s*\([^()]*\)", "", text)
+    end = text.find(". ")
+    return text[: end + 1] if 0 < end < 200 else _first_sentences(text, 200)
 
 
 def artist_card(row: pd.Series, probability: float) -> str:
@@ -46,6 +57,15 @@ def confidence_note(ranked: list[tuple[str, float]], n_artists: int | None = Non
     if len(ranked) > 1 and ranked[1][1] > top / 2:
         return f"Most likely **{name}** ({top:.0%}), but **{ranked[1][0]}** ({ranked[1][1]:.0%}) is close."
     return f"Most likely **{name}** ({top:.0%})."
+
+
+def scope_note(why_not: str, n_artists: int) -> str:
+    """What the app says first about an image out of scope (``scope.NOT_A_PAINTING`` or ``NOT_ONE_OF_THE_50``)."""
+    if why_not == NOT_A_PAINTING:
+        return (f"**This looks like a photo, not a painting.** The model knows paintings by {n_artists} artists "
+                "only, so the names below are just the painting styles it is reminded of — not an answer.")
+    return (f"**This doesn't look like the work of any of the {n_artists} artists I know.** It may be by another "
+            "painter (or not a painting at all): the names below are only the closest styles.")
 
 
 def _percent(metrics: dict, key: str) -> str:
@@ -117,9 +137,12 @@ def _metrics_section(bundle: Bundle) -> str:
 
 
 def _limits_section(bundle: Bundle) -> str:
+    others = ("A scope check says when a picture does not look like a painting by one of them, but it\n  "
+              "catches photos far better than paintings by other artists, which often get one of the 50"
+              if bundle.scope is not None else "any other painter gets one of them, so read low probabilities as "
+              "\"unsure\"")
     return f"""**Known limits.**
-- It knows these {len(bundle.classes)} artists only: any other painter gets one of them, so read low
-  probabilities as "unsure".
+- It knows these {len(bundle.classes)} artists only. {others}.
 - The data are very imbalanced (some artists have hundreds of paintings, others a handful); rare artists are
   recognised less reliably — see per-artist accuracy on the Training tab.
 - Small test split: the metrics above carry a few points of sampling noise.
@@ -145,9 +168,24 @@ def real_world_section(results: dict, bundle: Bundle) -> str:
     return "\n".join(lines)
 
 
-def model_card(bundle: Bundle, runtime: str, real_world: dict | None = None) -> str:
-    """The About tab: what the model does, its data, architecture, test metrics (also on real-world uploads,
-    when ``real_world`` results of this model are given) and limits."""
+def scope_section(results: dict, bundle: Bundle) -> str:
+    """``benchmarks/scope.py``'s figures, when they were measured on this bundle's model."""
+    if bundle.scope is None or results.get("model_sha256") != bundle.manifest.get("model_sha256"):
+        return ""
+    photos, others = results["photos"], results["other_artists"]
+    return (f"**Not one of the {len(bundle.classes)}?** A scope score (how painting-like the picture's features "
+            "are, and how well it matches any artist) flags pictures outside what the model knows. Measured by "
+            f"`benchmarks/scope.py`: it keeps {results['test_kept']:.0%} of the {results['test_paintings']} test "
+            f"paintings in scope and rejects {photos['rejected']:.0%} of {photos['n']} photos (AUROC "
+            f"{photos['auroc']:.2f}) and {others['rejected']:.0%} of {others['n']} paintings by other artists "
+            f"(AUROC {others['auroc']:.2f}).")
+
+
+def model_card(bundle: Bundle, runtime: str, results: dict[str, dict] | None = None) -> str:
+    """The About tab: what the model does, its data, architecture, test metrics (also on real-world uploads and
+    out of scope, when ``results`` of ``benchmarks/`` measured on this model are given: name -> JSON) and
+    limits."""
+    results = results or {}
     manifest = bundle.manifest
     what = (f"**What it does.** Names which of the {len(bundle.classes)} artists of the Kaggle data set *Best "
             "Artworks of All Time* most\nlikely painted a picture, with probabilities, and shows where the network "
@@ -156,6 +194,7 @@ def model_card(bundle: Bundle, runtime: str, real_world: dict | None = None) -> 
               f"{manifest.get('versions', {}).get('tensorflow', '?')}; model sha256 "
               f"`{manifest.get('model_sha256', '')[:12]}…`</sub>")
     sections = [_data_section(bundle), _model_section(bundle, runtime), _metrics_section(bundle),
-                real_world_section(real_world or {}, bundle), _limits_section(bundle), footer]
+                real_world_section(results.get("real_world", {}), bundle), scope_section(results.get("scope", {}), bundle),
+                _limits_section(bundle), footer]
     sections = [section for section in sections if section]
     return "\n## Model card\n\n" + what + "\n\n" + "\n\n".join(sections) + "\n"

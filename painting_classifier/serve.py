@@ -1,4 +1,5 @@
-"""The Gradio app: Identify (top-k artists, artist card, Grad-CAM), Training (how it learned), About.
+"""The Gradio app: Identify (top-k artists, artist card, Grad-CAM), Quiz (can you beat the model?), Training
+(how it learned), About.
 
 Each tab has its own builder; ``build_demo`` puts them together.
 """
@@ -12,9 +13,11 @@ from pathlib import Path
 import gradio as gr
 
 from . import plots
-from .cards import artist_card, confidence_note, model_card
+from .cards import artist_card, confidence_note, model_card, scope_note
 from .data import label_from_filename, normalise_name
 from .predict import Predictor
+from .quiz import Quiz
+from .quiz_tab import quiz_tab
 from .served_files import ServedImages
 
 DEFAULT_TOP_K = 5
@@ -22,6 +25,12 @@ QUEUE_SIZE = 64
 CONCURRENCY = os.cpu_count() or 2  # requests at once: one decodes and crops while another uses the model
 MAX_UPLOAD = "25mb"
 SEEN_SIDE = 320  # long side of the "what the model looked at" preview
+CSS = ".out-of-scope { opacity: 0.5; }"
+# greys out the guesses and the card while the picture is out of scope (client side: the API keeps plain values)
+SCOPE_JS = """(scope) => {
+  const out = Boolean(scope) && scope.in_scope === false;
+  for (const id of ["prediction", "artist-card"]) document.getElementById(id)?.classList.toggle("out-of-scope", out);
+}"""
 
 
 def _source(payload):
@@ -57,9 +66,9 @@ CROP_NOTE = ("*Found a painting in your photo: the frame and wall around it were
              "Untick **Find the painting in a photo** to use the whole picture.*\n\n")
 
 
-def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
+def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> ServedImages:
     """Identify: drop a painting, get the top-k artists, the first one's card, the painting the model looked
-    at (cut out of a photo of it) and the Grad-CAM map."""
+    at (cut out of a photo of it) and the Grad-CAM map. Returns the folder its output images are served from."""
     bundle = predictor.bundle
     rows = bundle.artists.set_index("name", drop=False)
     n_artists = len(bundle.classes)
@@ -68,13 +77,19 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
     def identify(payload, top_k, crop=True):
         found = _readable(payload, lambda source: predictor.identify(source, int(top_k or DEFAULT_TOP_K), bool(crop)))
         if found is None:
-            return None, "", "", None
+            return None, "", "", None, None
         ranked = found.ranked
         label = {name: round(p, 4) for name, p in ranked}
-        note = (CROP_NOTE if found.crop is not None else "") + confidence_note(ranked, n_artists)
+        card = artist_card(rows.loc[ranked[0][0]], ranked[0][1])
+        if found.in_scope:
+            note = confidence_note(ranked, n_artists)
+        else:  # said first and plainly; the guesses stay, greyed out (SCOPE_JS)
+            note, card = scope_note(found.out_of_scope, n_artists), f"*Closest style, not a match:*\n\n{card}"
+        note = (CROP_NOTE if found.crop is not None else "") + note
         seen = found.painting.copy()
         seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
-        return label, artist_card(rows.loc[ranked[0][0]], ranked[0][1]), note, served.jpeg(seen)
+        scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
+        return label, card, note, served.jpeg(seen), scope
 
     def explain(payload, crop=True):
         painting = _readable(payload, lambda source: predictor.painting_of(source, bool(crop))[0])
@@ -92,30 +107,34 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> None:
             seen = gr.Image(label="What the model looked at", interactive=False, height=200,
                             elem_id="model-input")
         with gr.Column(scale=1):
-            note = gr.Markdown(elem_id="confidence-note")
+            note = gr.Markdown(label="Note", elem_id="confidence-note")
             label = gr.Label(label="Most likely artists", elem_id="prediction")
-            card = gr.Markdown(elem_id="artist-card")
+            card = gr.Markdown(label="Artist", elem_id="artist-card")
+            scope = gr.JSON(label="Scope", visible=False)  # for API users: in_scope, scope_score, out_of_scope
         with gr.Column(scale=1):
             heatmap = gr.Image(label="Where the model looked (Grad-CAM)", interactive=False, height=420,
                                elem_id="gradcam")
     # user actions only (.input, not .change): example clicks show their cached results instead
     event = gr.on([image.input, top_k.release, crop.input], identify, inputs=[image, top_k, crop],
-                  outputs=[label, card, note, seen], api_name="predict", preprocess=False, concurrency_id="model")
+                  outputs=[label, card, note, seen, scope], api_name="predict", preprocess=False,
+                  concurrency_id="model")
     event.success(explain, inputs=[image, crop], outputs=[heatmap], api_name="explain", preprocess=False,
                   concurrency_id="model")
-    image.clear(lambda: (None, "", "", None, None), outputs=[label, card, note, seen, heatmap],
+    scope.change(None, inputs=[scope], js=SCOPE_JS, api_visibility="private")
+    image.clear(lambda: (None, "", "", None, None, None), outputs=[label, card, note, seen, scope, heatmap],
                 api_visibility="private")
     example_files = _examples(examples_dir) if examples_dir else []
     if example_files:
         names_by_key = {normalise_name(n): n for n in bundle.artists["name"]}
         with input_column:
             gr.Examples([[str(p), DEFAULT_TOP_K] for p in example_files], inputs=[image, top_k],
-                        outputs=[label, card, note, seen, heatmap],
+                        outputs=[label, card, note, seen, scope, heatmap],
                         fn=lambda payload, k: (*identify(payload, k), explain(payload)),
                         cache_examples=True, cache_mode="lazy", preprocess=False,
                         label="Public-domain paintings from the test split",
                         example_labels=[names_by_key.get(normalise_name(label_from_filename(p)), p.stem)
                                         for p in example_files])
+    return served
 
 
 def _training_tab(bundle) -> tuple[list, callable]:
@@ -134,20 +153,24 @@ def _training_tab(bundle) -> tuple[list, callable]:
     gr.Markdown("How this model learned, from the files in its bundle (no retraining). "
                 "Steps count epochs across training stages.")
     with gr.Row():
-        accuracy_plot = gr.LinePlot(x="step", y="value", color="series", title="Accuracy per epoch",
+        accuracy_plot = gr.LinePlot(x="step", y="value", color="series", title="Accuracy per epoch", label="Accuracy", show_label=False,
                                     x_title="epoch", y_title="accuracy", height=300)
-        loss_plot = gr.LinePlot(x="step", y="value", color="series", title="Loss per epoch",
+        loss_plot = gr.LinePlot(x="step", y="value", color="series", title="Loss per epoch", label="Loss", show_label=False,
                                 x_title="epoch", y_title="cross-entropy", height=300)
     with gr.Row():
-        metrics_df = gr.Dataframe(label="Test metrics", interactive=False, scale=1)
+        metrics_df = gr.Dataframe(label="Test metrics", interactive=False, scale=2, min_width=340,
+                                  column_widths=["65%", "35%"], elem_id="test-metrics")
         per_artist_plot = gr.BarPlot(x="artist", y="accuracy", title="Test accuracy per artist",
+                                     label="Test accuracy per artist", show_label=False,
                                      sort="-y", x_label_angle=-60, height=380, scale=3,
                                      tooltip=["artist", "accuracy", "test paintings"])
-    weights_plot = gr.BarPlot(x="artist", y="class weight", sort="-y", x_label_angle=-60, height=380,
+    weights_plot = gr.BarPlot(x="artist", y="class weight", sort="-y", x_label_angle=-60, height=380, label="Class weights", show_label=False,
                               title="Class weight per artist: total / (artists × paintings of the artist)")
     paintings_plot = gr.BarPlot(x="artist", y="paintings", color="split", sort="-y", x_label_angle=-60,
+                                label="Paintings per split", show_label=False,
                                 height=380, title="Paintings per artist and split")
     sources_plot = gr.BarPlot(x="artist", y="paintings", color="source", sort="-y", x_label_angle=-60,
+                              label="Paintings per data folder", show_label=False,
                               height=380, title="Paintings per artist and data folder")
     confusion_plot = gr.Plot(label="Confusion matrix")
     outputs = [accuracy_plot, loss_plot, weights_plot, paintings_plot, sources_plot, metrics_df, per_artist_plot,
@@ -162,19 +185,27 @@ def _results(path: Path | None) -> dict:
         return {}
 
 
-def build_demo(predictor: Predictor, examples_dir: Path | None = None, real_world: Path | None = None) -> gr.Blocks:
-    """The whole app for one loaded model (``real_world``: results of ``benchmarks/real_world.py`` for the About
-    tab, shown when they were measured on this model)."""
+def build_demo(predictor: Predictor, examples_dir: Path | None = None, results_dir: Path | None = None,
+               quiz_dir: Path | None = None) -> gr.Blocks:
+    """The whole app for one loaded model (``results_dir``: the JSON results of ``benchmarks/real_world.py`` and
+    ``benchmarks/scope.py`` for the About tab, shown when they were measured on this model; ``quiz_dir``: the quiz
+    paintings and their manifest)."""
     bundle = predictor.bundle
+    quiz = Quiz(predictor, quiz_dir) if quiz_dir else None
     with gr.Blocks(title="Who painted this?", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# Who painted this?\nDrop a painting to see which of {len(bundle.classes)} famous artists "
                     "most likely painted it — and where the network looked.")
         with gr.Tab("Identify"):
-            _identify_tab(predictor, examples_dir)
+            served = _identify_tab(predictor, examples_dir)
+        if quiz is not None:
+            with gr.Tab("Quiz"):
+                quiz_tab(quiz, bundle.artists, served, demo.load)
         with gr.Tab("Training"):
             training_outputs, training_data = _training_tab(bundle)
         with gr.Tab("About"):
-            gr.Markdown(model_card(bundle, predictor.runtime, _results(real_world)), elem_id="model-card")
+            results = {name: _results(results_dir / f"{name}.json" if results_dir else None)
+                       for name in ("real_world", "scope")}
+            gr.Markdown(model_card(bundle, predictor.runtime, results), elem_id="model-card")
         demo.load(training_data, outputs=training_outputs, api_name="training_data")
     return demo
 
@@ -183,5 +214,5 @@ def launch(demo: gr.Blocks, host: str, port: int, share: bool = False, **kwargs)
     """Start the app with a bounded queue and an upload size cap."""
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
-                       theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"),
+                       theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=CSS,
                        footer_links=["api", "gradio"], **kwargs)

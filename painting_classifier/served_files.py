@@ -41,8 +41,11 @@ class ServedImages:
         """``img`` as a JPEG file in the folder (written once per content, atomically); its path."""
         buffer = io.BytesIO()
         img.convert("RGB").save(buffer, "JPEG", quality=quality)
-        data = buffer.getvalue()
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}.jpg"
+        return self.copy(buffer.getvalue(), ".jpg")
+
+    def copy(self, data: bytes, suffix: str) -> str:
+        """``data`` as a file in the folder, named by its content (so its name tells nothing else); its path."""
+        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
         if not path.is_file():
             staging = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
             staging.write_bytes(data)

@@ -50,3 +50,14 @@ def tiny_bundle(styles_dataset, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("bundle") / "tiny"
     return train(styles_dataset, out, tiny_config(), progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_quiz(tiny_bundle, tmp_path_factory):
+    """Quiz paintings for the tiny bundle, from its test split."""
+    from painting_classifier import load_bundle
+    from painting_classifier.quiz import build_quiz_folder
+
+    folder = tmp_path_factory.mktemp("quiz")
+    build_quiz_folder(load_bundle(tiny_bundle), folder)
+    return folder

@@ -21,11 +21,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tiny_bundle):
+def app_url(tiny_bundle, tiny_quiz):
     from painting_classifier import Predictor
     from painting_classifier.serve import build_demo, launch
 
-    demo = build_demo(Predictor.from_bundle(tiny_bundle))
+    demo = build_demo(Predictor.from_bundle(tiny_bundle), quiz_dir=tiny_quiz)
     port = free_port()
     launch(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
@@ -52,8 +52,19 @@ def test_api_lists_the_predict_endpoint(client):
     assert [p["label"] for p in endpoints["/predict"]["parameters"]] == ["Painting", "Top-k artists", "Find the painting in a photo"]
 
 
+def test_every_api_output_has_a_meaningful_name(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/predict", "/explain", "/training_data", "/quiz_new_game", "/quiz_answer", "/quiz_next"} <= set(endpoints)
+    names = {name: [r["label"] for r in e["returns"]] for name, e in endpoints.items()}
+    assert names["/predict"] == ["Most likely artists", "Artist", "Note", "What the model looked at", "Scope"]
+    assert names["/quiz_answer"] == ["Answer", "Score", "Quiz round"]
+    unnamed = [(name, label) for name, labels in names.items() for label in labels
+               if not label or label.startswith("value_")]
+    assert unnamed == []
+
+
 def test_predict_returns_top_k_artists_and_the_card(client, painting):
-    label, card, note, seen = client.predict(handle_file(str(painting)), 3, api_name="/predict")
+    label, card, note, seen, scope = client.predict(handle_file(str(painting)), 3, api_name="/predict")
     ranked = confidences(label)
     assert len(ranked) == 3
     assert [p for _, p in ranked] == sorted((p for _, p in ranked), reverse=True)
@@ -62,6 +73,7 @@ def test_predict_returns_top_k_artists_and_the_card(client, painting):
     assert "1802 - 1872" in card and "Testish" in card and "wikipedia.org/wiki/Piet_Mondrian" in card
     assert "Piet Mondrian" in note
     assert Image.open(seen).size == Image.open(painting).size  # a painting alone: nothing cut away
+    assert scope["in_scope"] is True and scope["out_of_scope"] is None and isinstance(scope["scope_score"], float)
 
 
 def test_predict_cuts_a_painting_out_of_a_photo_of_it_unless_switched_off(client, tmp_path):
@@ -71,18 +83,18 @@ def test_predict_cuts_a_painting_out_of_a_photo_of_it_unless_switched_off(client
     photo, (left, top, right, bottom) = on_the_wall(a_painting(rng, 300, 200), rng)
     path = tmp_path / "wall.jpg"
     photo.save(path, quality=92)
-    _, _, note, seen = client.predict(handle_file(str(path)), 3, True, api_name="/predict")
+    _, _, note, seen, _ = client.predict(handle_file(str(path)), 3, True, api_name="/predict")
     assert "cut away" in note
     width, height = Image.open(seen).size
     assert abs(width / height - (right - left) / (bottom - top)) < 0.05
-    _, _, note, seen = client.predict(handle_file(str(path)), 3, False, api_name="/predict")
+    _, _, note, seen, _ = client.predict(handle_file(str(path)), 3, False, api_name="/predict")
     assert "cut away" not in note
     assert Image.open(seen).size[0] / Image.open(seen).size[1] == pytest.approx(photo.width / photo.height, abs=0.02)
 
 
 def test_top_k_slider_changes_the_number_of_artists(client, painting):
     for k in (1, 4):
-        label, _, _, _ = client.predict(handle_file(str(painting)), k, api_name="/predict")
+        label, _, _, _, _ = client.predict(handle_file(str(painting)), k, api_name="/predict")
         assert len(label["confidences"]) == k
 
 
@@ -90,9 +102,23 @@ def test_low_confidence_says_not_sure(client):
     from painting_classifier.serve import confidence_note
 
     assert confidence_note([("A", 0.12), ("B", 0.10)]).startswith("**Not sure")
-    label, _, note, _ = client.predict(handle_file(str(TEST_DATA / "coffee.jpg")), 4, api_name="/predict")
+    label, _, note, _, scope = client.predict(handle_file(str(TEST_DATA / "coffee.jpg")), 4, api_name="/predict")
     top = confidences(label)[0][1]
-    assert ("Not sure" in note) == (top < 0.30)
+    assert ("Not sure" in note) == (top < 0.30 and scope["in_scope"])
+
+
+def test_pictures_out_of_scope_are_said_so_first_with_the_guesses_greyed_out(client, tmp_path, tiny_bundle):
+    from painting_classifier import load_bundle
+
+    side = load_bundle(tiny_bundle).input_size  # pixel noise as the model sees it
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (side, side, 3), np.uint8)).save(noise)
+    label, card, note, _, scope = client.predict(handle_file(str(noise)), 3, api_name="/predict")
+    assert scope["in_scope"] is False and scope["scope_score"] < 0
+    assert note.startswith(("**This looks like a photo, not a painting.**",
+                            "**This doesn't look like the work of any of the 4 artists I know.**"))
+    assert len(label["confidences"]) == 3  # the guesses are still there
+    assert card.startswith("*Closest style, not a match:*")
 
 
 def test_gradcam_endpoint_returns_an_overlay(client, painting):
@@ -154,10 +180,10 @@ def test_bad_input_gets_a_prediction_or_a_readable_error(client, tmp_path, paint
         with pytest.raises(AppError, match="can't be used as a painting"):
             client.predict(handle_file(str(path)), 3, api_name="/predict")
     else:
-        label, card, _, _ = client.predict(handle_file(str(path)), 3, api_name="/predict")
-        assert len(label["confidences"]) == 3 and card.startswith("### ")
+        label, card, _, _, _ = client.predict(handle_file(str(path)), 3, api_name="/predict")
+        assert len(label["confidences"]) == 3 and "### " in card
     # and the app keeps serving
-    label, _, _, _ = client.predict(handle_file(str(painting)), 2, api_name="/predict")
+    label, _, _, _, _ = client.predict(handle_file(str(painting)), 2, api_name="/predict")
     assert label["label"] == "Piet Mondrian"
 
 
@@ -181,3 +207,27 @@ def test_twenty_concurrent_clients(app_url, styles_dataset):
     assert sum(len(a) for a in answers) == 100
     assert all(label for a in answers for label in a)
     assert all(len(set(a)) == 1 for a in answers)  # the same painting always gets the same answer
+
+
+def test_a_student_plays_a_quiz_round_through_the_api(app_url):
+    student = Client(app_url, verbose=False)
+    painting, _, score, reveal, round_info = student.predict(api_name="/quiz_new_game")
+    assert Image.open(painting).size[0] > 0 and reveal == ""
+    assert "Painting 1 of" in score and "You 0 – Model 0" in score
+    choices = round_info["choices"]
+    assert len(choices) == 4 and round_info["round"] == 1 and not round_info["answered"]
+    reveal, score, answered = student.predict(choices[0], api_name="/quiz_answer")
+    right = answered["answer"]
+    assert right in choices and answered["you_right"] == (choices[0] == right)
+    assert (f"You {int(choices[0] == right)} – Model {int(answered['model_right'])}") in score
+    assert right in reveal and answered["model_guess"] in reveal
+    with pytest.raises(AppError, match="answered this one"):
+        student.predict(choices[1], api_name="/quiz_answer")
+    painting, _, score, reveal, next_round = student.predict(api_name="/quiz_next")
+    assert next_round["round"] == 2 and reveal == "" and "Painting 2 of" in score
+
+    classmate = Client(app_url, verbose=False)  # another browser: a game and a score of its own
+    _, _, score, _, first = classmate.predict(api_name="/quiz_new_game")
+    assert first["round"] == 1 and "You 0 – Model 0" in score
+    _, _, mine = student.predict(next_round["choices"][0], api_name="/quiz_answer")
+    assert mine["round"] == 2 and mine["answered"]  # the student's game went on where it was

@@ -46,6 +46,6 @@ def test_about_tab_shows_real_world_results_of_its_own_model_only(tiny_bundle):
     rows = [{"kind": "clean", "crop": True, "n": 6, "top1": 0.5, "top5": 1.0, "change_vs_clean": 0.0},
             {"kind": "thumbnail", "crop": True, "n": 6, "top1": 0.25, "top5": 0.75, "change_vs_clean": -0.25}]
     own = {"model_sha256": bundle.manifest["model_sha256"], "paintings": "test split", "results": rows}
-    card = model_card(bundle, "tflite", own)
+    card = model_card(bundle, "tflite", {"real_world": own})
     assert "256 px thumbnail, strong JPEG | 25.0% | 75.0% | -25.0 |" in card
-    assert "Real-world uploads" not in model_card(bundle, "tflite", {**own, "model_sha256": "another"})
+    assert "Real-world uploads" not in model_card(bundle, "tflite", {"real_world": {**own, "model_sha256": "another"}})

@@ -1,5 +1,6 @@
 """A real browser (Debian's Chromium via Playwright) uses `python app.py` like a visitor would."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,9 +34,10 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 120
 
 
 @pytest.fixture
-def served_app(tiny_bundle):
+def served_app(tiny_bundle, tiny_quiz):
     port = free_port()
-    process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port),
+                                "--quiz", str(tiny_quiz)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -46,7 +48,7 @@ def served_app(tiny_bundle):
         process.wait(timeout=30)
 
 
-def test_visitor_identifies_a_painting_and_sees_the_training_tab(served_app, styles_dataset):
+def test_visitor_identifies_a_painting_plays_the_quiz_and_reads_the_training_tab(served_app, styles_dataset):
     from playwright.sync_api import expect, sync_playwright
 
     painting = next((styles_dataset / "images" / "Piet_Mondrian").iterdir())
@@ -65,11 +67,30 @@ def test_visitor_identifies_a_painting_and_sees_the_training_tab(served_app, sty
             expect(page.locator("#gradcam img")).to_be_visible(timeout=60_000)
             page.screenshot(path=str(SCREENSHOTS / "identify.png"), full_page=True)
 
+            page.get_by_role("tab", name="Quiz").click()
+            expect(page.locator("#quiz-score")).to_contain_text("You 0 – Model 0", timeout=30_000)
+            expect(page.locator("#quiz-painting img")).to_be_visible()
+            options = page.locator("#quiz-choices label")
+            expect(options).to_have_count(4)
+            options.first.click()
+            page.locator("#quiz-answer").click()
+            expect(page.locator("#quiz-reveal")).to_contain_text("The model said", timeout=30_000)
+            expect(page.locator("#quiz-score")).not_to_contain_text("You 0 – Model 0")  # someone scored
+            page.screenshot(path=str(SCREENSHOTS / "quiz.png"), full_page=True)
+            page.locator("#quiz-next").click()
+            expect(page.locator("#quiz-score")).to_contain_text("Painting 2 of", timeout=30_000)
+
             page.get_by_role("tab", name="Training").click()
             expect(page.get_by_text("Accuracy per epoch")).to_be_visible(timeout=30_000)
             expect(page.get_by_text("Class weight per artist")).to_be_visible()
             expect(page.locator("canvas, svg.marks").first).to_be_visible()
-            expect(page.get_by_text("Top-1 accuracy")).to_be_visible()
+            metrics = page.locator("#test-metrics")
+            expect(metrics.get_by_text("Top-1 accuracy")).to_be_visible()
+            value = metrics.get_by_role("gridcell").nth(1)  # Top-1 accuracy's value, e.g. 100.0%
+            expect(value).to_have_text(re.compile(r"^\s*\d+\.\d%\s*$"))
+            expect(value).to_be_visible()
+            box, table = value.bounding_box(), metrics.bounding_box()
+            assert box["x"] + box["width"] <= table["x"] + table["width"]  # not cut off
             page.screenshot(path=str(SCREENSHOTS / "training.png"), full_page=True)
 
             page.get_by_role("tab", name="About").click()

@@ -1,0 +1,106 @@
+"""The app's Quiz tab: "Can you beat the model?" (game logic in ``quiz.py``).
+
+The game lives in a ``gr.State``, so every browser session (and every API client) plays its own
+game. Endpoints: ``/quiz_new_game``, ``/quiz_answer`` (the chosen name), ``/quiz_next``; each also
+returns a "Quiz round" JSON with the round, the four names, the score and, once answered, the answer.
+"""
+from __future__ import annotations
+
+import gradio as gr
+import pandas as pd
+
+from .cards import first_sentence
+from .quiz import Quiz
+from .served_files import ServedImages
+
+NOTHING_TO_ASK = ("**This model has no quiz paintings to ask.** The quiz only shows paintings from the loaded "
+                  "model's test split (so it never trained on them), and none of the paintings in the quiz folder "
+                  "is in this model's test split. Make a quiz for it with `python -m painting_classifier "
+                  "quiz-images --model MODEL`.")
+
+
+def artist_line(row: pd.Series) -> str:
+    """One line on an artist: name, years, nationality, genre, first sentence of the bio."""
+    facts = ", ".join(str(row[c]) for c in ("years", "nationality", "genre") if str(row.get(c, "")).strip())
+    return f"**{row['name']}** ({facts}). {first_sentence(row.get('bio', ''))}"
+
+
+def score_line(quiz: Quiz, game: dict) -> str:
+    over = quiz.is_over(game)
+    where = "Game over" if over else f"Painting {game['round'] + 1} of {len(game['order'])}"
+    line = f"### {where} · You {game['you']} – Model {game['model']}"
+    if over:
+        verdict = ("You beat the model!" if game["you"] > game["model"] else
+                   "A draw." if game["you"] == game["model"] else "The model wins this time.")
+        line += f"\n{verdict} Press **New game** to play again."
+    return line
+
+
+def reveal_text(quiz: Quiz, rows: pd.DataFrame, game: dict, you_right: bool, model_right: bool) -> str:
+    question, _ = quiz.question(game)
+    you = "**Right!**" if you_right else "**Not this time.**"
+    model = "right" if model_right else "wrong"
+    return (f"{you} It was painted by {artist_line(rows.loc[question.artist])}\n\n"
+            f"The model said **{question.model_guess}** ({question.model_probability:.0%}) — {model}.")
+
+
+def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load) -> None:
+    """The Quiz tab's components and events; a game starts when the page loads (``page_load``: ``demo.load``)."""
+    rows = artists.set_index("name", drop=False)
+    if not quiz.questions:
+        gr.Markdown(NOTHING_TO_ASK, elem_id="quiz-nothing")
+        return
+    gr.Markdown(f"## Can you beat the model?\nWho painted this? Pick one of the four names, then see what the "
+                f"network said. {quiz.rounds} paintings a game, all from the model's test split: it never saw "
+                "them while it learned.")
+    game = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=3):
+            painting = gr.Image(label="Who painted this?", interactive=False, height=520, elem_id="quiz-painting")
+        with gr.Column(scale=2):
+            score = gr.Markdown(label="Score", elem_id="quiz-score")
+            choice = gr.Radio(choices=[], label="Your answer", elem_id="quiz-choices")
+            answer_button = gr.Button("Check my answer", variant="primary", elem_id="quiz-answer")
+            reveal = gr.Markdown(label="Answer", elem_id="quiz-reveal")
+            with gr.Row():
+                next_button = gr.Button("Next painting", elem_id="quiz-next")
+                new_button = gr.Button("New game", elem_id="quiz-new-game")
+            round_info = gr.JSON(label="Quiz round", visible=False)
+
+    def info(state: dict, **more) -> dict:
+        _, choices = quiz.question(state)
+        return {"round": state["round"] + 1, "of": len(state["order"]), "choices": choices, "you": state["you"],
+                "model": state["model"], "answered": state["answered"], "over": quiz.is_over(state), **more}
+
+    def show(state: dict):
+        question, choices = quiz.question(state)
+        return (state, served.copy(question.file.read_bytes(), question.file.suffix.lower()),
+                gr.Radio(choices=choices, value=None), score_line(quiz, state), "", info(state))
+
+    def answer(state: dict | None, chosen: str | None):
+        if state is None:
+            raise gr.Error("Press New game to start.")
+        if state["answered"]:
+            raise gr.Error("You have answered this one: press Next painting.", title="Already answered")
+        if not chosen:
+            raise gr.Error("Pick one of the four names first.", title="No answer yet")
+        state, you_right, model_right = quiz.answer(state, chosen)
+        question, _ = quiz.question(state)
+        return (state, reveal_text(quiz, rows, state, you_right, model_right), score_line(quiz, state),
+                info(state, answer=question.artist, you_right=you_right, model_guess=question.model_guess,
+                     model_probability=round(question.model_probability, 4), model_right=model_right))
+
+    def next_painting(state: dict | None):
+        if state is None:
+            return show(quiz.new_game())
+        if not state["answered"]:
+            raise gr.Error("Answer this one first.", title="No answer yet")
+        if quiz.is_over(state):
+            raise gr.Error("That was the last painting: press New game.", title="Game over")
+        return show(quiz.next_round(state))
+
+    shown = [game, painting, choice, score, reveal, round_info]
+    gr.on([page_load, new_button.click], lambda: show(quiz.new_game()), outputs=shown, api_name="quiz_new_game")
+    answer_button.click(answer, inputs=[game, choice], outputs=[game, reveal, score, round_info],
+                        api_name="quiz_answer")
+    next_button.click(next_painting, inputs=[game], outputs=shown, api_name="quiz_next")
