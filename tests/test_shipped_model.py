@@ -23,10 +23,27 @@ def test_shipped_bundle_is_complete_and_small(predictor):
     bundle = predictor.bundle
     assert len(bundle.classes) == 50
     assert sum(f.stat().st_size for f in MODEL.iterdir()) < 20 * 1024 * 1024
-    for name in ("manifest.json", "artists.csv", "history.csv", "split.csv", "metrics.json", "skipped.csv"):
+    for name in ("manifest.json", "artists.csv", "history.csv", "split.csv", "metrics.json", "skipped.csv", "scope.npz"):
         assert (MODEL / name).is_file()
     assert bundle.metrics["split"] == "test" and bundle.metrics["n_images"] > 100
     assert bundle.manifest["config"] == {**bundle.manifest["config"], "backbone": "lite0"}
+    assert bundle.scope is not None
+
+
+def test_every_shipped_quiz_painting_qualifies_and_the_images_stay_small(predictor):
+    """All quiz paintings are public domain, in the shipped model's test split, and with the examples
+    at most 60 files and 8 MB (retraining the default model must keep this true: run quiz-images again)."""
+    from painting_classifier.quiz import MANIFEST, Quiz, died, qualifying
+
+    quiz_dir = ROOT / "assets" / "quiz"
+    manifest = (quiz_dir / MANIFEST).read_text().splitlines()
+    allowed = qualifying(predictor.bundle, quiz_dir)
+    assert len(allowed) == len(manifest) - 1 >= 10  # every row but the header
+    years = dict(zip(predictor.bundle.artists["label_name"], predictor.bundle.artists["years"]))
+    assert all(died(years[artist]) < 1900 for artist in allowed["artist"])
+    images = sorted(quiz_dir.glob("*.jpg")) + sorted(EXAMPLES.glob("*.jpg"))
+    assert len(images) <= 60 and sum(f.stat().st_size for f in images) <= 8 * 1024 * 1024
+    assert Quiz(predictor, quiz_dir).rounds == 10
 
 
 def test_examples_are_public_domain_test_paintings(predictor):
