@@ -1,4 +1,4 @@
-"""The real-world upload benchmark runs end to end on a tiny generated set, and its uploads are reproducible."""
+"""The real-world upload and scope benchmarks run end to end on tiny generated sets; uploads are reproducible."""
 import json
 import sys
 
@@ -49,3 +49,33 @@ def test_about_tab_shows_real_world_results_of_its_own_model_only(tiny_bundle):
     card = model_card(bundle, "tflite", {"real_world": own})
     assert "256 px thumbnail, strong JPEG | 25.0% | 75.0% | -25.0 |" in card
     assert "Real-world uploads" not in model_card(bundle, "tflite", {"real_world": {**own, "model_sha256": "another"}})
+
+
+@pytest.mark.slow
+def test_scope_benchmark_runs_end_to_end(tiny_bundle, tmp_path):
+    import numpy as np
+    import pandas as pd
+    from PIL import Image
+
+    import scope as scope_benchmark
+    from painting_classifier import load_bundle
+
+    side = load_bundle(tiny_bundle).input_size
+    other, rows = tmp_path / "not-the-4", []
+    images = {"photos": [Image.new("RGB", (90, 60), colour) for colour in ((250, 250, 250), (20, 20, 20), (90, 140, 200))],
+              "other_art": [Image.fromarray(np.random.default_rng(i).integers(0, 256, (side, side, 3), np.uint8))
+                            for i in range(2)]}
+    for group, pictures in images.items():
+        (other / group).mkdir(parents=True)
+        for i, picture in enumerate(pictures):
+            picture.save(other / f"{group}/{i}.png")
+            rows.append({"file": f"{group}/{i}.png", "group": group, "subject_or_artist": "generated", "source": "test"})
+    pd.DataFrame(rows).to_csv(other / "images.csv", index=False)
+    out = tmp_path / "scope.json"
+    report = scope_benchmark.main(["--bundle", str(tiny_bundle), "--other", str(other), "--no-uploads",
+                                   "--json", str(out)])
+    assert report["test_paintings"] > 0 and 0.5 <= report["test_kept"] <= 1
+    photos, others = report["photos"], report["other_artists"]
+    assert photos["n"] == 3 and photos["rejected"] == photos["said_not_a_painting"] == 1.0  # blank pictures
+    assert others["n"] == 2 and 0 <= others["rejected"] <= 1 and 0 <= others["auroc"] <= 1
+    assert json.loads(out.read_text()) == report
