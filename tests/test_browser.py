@@ -20,11 +20,11 @@ pytestmark = [pytest.mark.slow,
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"app.py exited with {process.returncode}: {process.stdout.read()[-2000:]}")
+            raise AssertionError(f"app.py exited with {process.returncode}: {log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -34,15 +34,18 @@ def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 120
 
 
 @pytest.fixture
-def served_app(tiny_bundle, tiny_quiz):
+def served_app(tiny_bundle, tiny_quiz, tmp_path):
+    """``python app.py`` on a free port: its URL and the file its output goes to."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port),
-                                "--quiz", str(tiny_quiz)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = tmp_path / "app.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port),
+                                    "--quiz", str(tiny_quiz)], cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_serving(url, process)
-        yield url
+        wait_until_serving(url, process, log)
+        yield url, log
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -51,6 +54,7 @@ def served_app(tiny_bundle, tiny_quiz):
 def test_visitor_identifies_a_painting_plays_the_quiz_and_reads_the_training_tab(served_app, styles_dataset):
     from playwright.sync_api import expect, sync_playwright
 
+    url, log = served_app
     painting = next((styles_dataset / "images" / "Piet_Mondrian").iterdir())
     SCREENSHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -59,7 +63,7 @@ def test_visitor_identifies_a_painting_plays_the_quiz_and_reads_the_training_tab
             "--disable-sync", "--no-first-run"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(served_app)
+            page.goto(url)
             page.locator("input[type=file]").first.set_input_files(str(painting))
             expect(page.locator("#artist-card h3")).to_have_text("Piet Mondrian", timeout=60_000)
             expect(page.locator("#prediction")).to_contain_text("Piet Mondrian")
@@ -97,3 +101,6 @@ def test_visitor_identifies_a_painting_plays_the_quiz_and_reads_the_training_tab
             expect(page.locator("#model-card")).to_contain_text("Known limits")
         finally:
             browser.close()
+    started = log.read_text()
+    assert "Running on local URL" in started
+    assert not any(noise in started for noise in ("cuInit", "oneDNN", "absl::", "XNNPACK")), started[:2000]

@@ -63,11 +63,15 @@ def test_predict_prints_artist_tab_probability_best_first(trained):
     base, data, _ = trained
     painting = next((data / "images" / "Claude_Monet").iterdir())
     result = run("-m", "painting_classifier", "predict", "--model", base / "model", painting, "--top-k", "3")
+    assert not any(noise in result.stderr for noise in ("cuInit", "oneDNN", "absl", "XNNPACK")), result.stderr
     lines = [l.split("\t") for l in result.stdout.strip().splitlines()]
     assert len(lines) == 3
     probabilities = [float(p) for _, p in lines]
     assert probabilities == sorted(probabilities, reverse=True)
     assert {name for name, _ in lines} <= {"Albrecht Dürer", "Claude Monet", "Piet Mondrian", "Vincent van Gogh"}
+    verbose = run("-m", "painting_classifier", "predict", "--verbose", "--model", base / "model", painting)
+    assert verbose.stdout == run("-m", "painting_classifier", "predict", "--model", base / "model", painting).stdout
+    assert "XNNPACK" in verbose.stderr  # TensorFlow's own logging, when asked for
 
 
 def test_predict_on_a_bad_file_is_a_readable_error(trained, tmp_path):
