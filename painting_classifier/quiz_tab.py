@@ -44,12 +44,56 @@ def reveal_text(quiz: Quiz, rows: pd.DataFrame, game: dict, you_right: bool, mod
             f"The model said **{question.model_guess}** ({question.model_probability:.0%}) — {model}.")
 
 
+class QuizEvents:
+    """What the Quiz tab's buttons do, on one session's game state."""
+
+    def __init__(self, quiz: Quiz, artists: pd.DataFrame, served: ServedImages):
+        self.quiz, self.rows, self.served = quiz, artists.set_index("name", drop=False), served
+
+    def info(self, state: dict, **more) -> dict:
+        """The "Quiz round" output: where the game is, the four names, the score (and more once answered)."""
+        _, choices = self.quiz.question(state)
+        return {"round": state["round"] + 1, "of": len(state["order"]), "choices": choices, "you": state["you"],
+                "model": state["model"], "answered": state["answered"], "over": self.quiz.is_over(state), **more}
+
+    def show(self, state: dict):
+        """Outputs for a round's question: state, painting, the four names, score, empty reveal, round info."""
+        question, choices = self.quiz.question(state)
+        return (state, self.served.copy(question.file.read_bytes(), question.file.suffix.lower()),
+                gr.Radio(choices=choices, value=None), score_line(self.quiz, state), "", self.info(state))
+
+    def new_game(self):
+        return self.show(self.quiz.new_game())
+
+    def answer(self, state: dict | None, chosen: str | None):
+        if state is None:
+            raise gr.Error("Press New game to start.")
+        if state["answered"]:
+            raise gr.Error("You have answered this one: press Next painting.", title="Already answered")
+        if not chosen:
+            raise gr.Error("Pick one of the four names first.", title="No answer yet")
+        state, you_right, model_right = self.quiz.answer(state, chosen)
+        question, _ = self.quiz.question(state)
+        return (state, reveal_text(self.quiz, self.rows, state, you_right, model_right), score_line(self.quiz, state),
+                self.info(state, answer=question.artist, you_right=you_right, model_guess=question.model_guess,
+                          model_probability=round(question.model_probability, 4), model_right=model_right))
+
+    def next_painting(self, state: dict | None):
+        if state is None:
+            return self.new_game()
+        if not state["answered"]:
+            raise gr.Error("Answer this one first.", title="No answer yet")
+        if self.quiz.is_over(state):
+            raise gr.Error("That was the last painting: press New game.", title="Game over")
+        return self.show(self.quiz.next_round(state))
+
+
 def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load) -> None:
     """The Quiz tab's components and events; a game starts when the page loads (``page_load``: ``demo.load``)."""
-    rows = artists.set_index("name", drop=False)
     if not quiz.questions:
         gr.Markdown(NOTHING_TO_ASK, elem_id="quiz-nothing")
         return
+    events = QuizEvents(quiz, artists, served)
     gr.Markdown(f"## Can you beat the model?\nWho painted this? Pick one of the four names, then see what the "
                 f"network said. {quiz.rounds} paintings a game, all from the model's test split: it never saw "
                 "them while it learned.")
@@ -66,41 +110,8 @@ def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load)
                 next_button = gr.Button("Next painting", elem_id="quiz-next")
                 new_button = gr.Button("New game", elem_id="quiz-new-game")
             round_info = gr.JSON(label="Quiz round", visible=False)
-
-    def info(state: dict, **more) -> dict:
-        _, choices = quiz.question(state)
-        return {"round": state["round"] + 1, "of": len(state["order"]), "choices": choices, "you": state["you"],
-                "model": state["model"], "answered": state["answered"], "over": quiz.is_over(state), **more}
-
-    def show(state: dict):
-        question, choices = quiz.question(state)
-        return (state, served.copy(question.file.read_bytes(), question.file.suffix.lower()),
-                gr.Radio(choices=choices, value=None), score_line(quiz, state), "", info(state))
-
-    def answer(state: dict | None, chosen: str | None):
-        if state is None:
-            raise gr.Error("Press New game to start.")
-        if state["answered"]:
-            raise gr.Error("You have answered this one: press Next painting.", title="Already answered")
-        if not chosen:
-            raise gr.Error("Pick one of the four names first.", title="No answer yet")
-        state, you_right, model_right = quiz.answer(state, chosen)
-        question, _ = quiz.question(state)
-        return (state, reveal_text(quiz, rows, state, you_right, model_right), score_line(quiz, state),
-                info(state, answer=question.artist, you_right=you_right, model_guess=question.model_guess,
-                     model_probability=round(question.model_probability, 4), model_right=model_right))
-
-    def next_painting(state: dict | None):
-        if state is None:
-            return show(quiz.new_game())
-        if not state["answered"]:
-            raise gr.Error("Answer this one first.", title="No answer yet")
-        if quiz.is_over(state):
-            raise gr.Error("That was the last painting: press New game.", title="Game over")
-        return show(quiz.next_round(state))
-
     shown = [game, painting, choice, score, reveal, round_info]
-    gr.on([page_load, new_button.click], lambda: show(quiz.new_game()), outputs=shown, api_name="quiz_new_game")
-    answer_button.click(answer, inputs=[game, choice], outputs=[game, reveal, score, round_info],
+    gr.on([page_load, new_button.click], events.new_game, outputs=shown, api_name="quiz_new_game")
+    answer_button.click(events.answer, inputs=[game, choice], outputs=[game, reveal, score, round_info],
                         api_name="quiz_answer")
-    next_button.click(next_painting, inputs=[game], outputs=shown, api_name="quiz_next")
+    next_button.click(events.next_painting, inputs=[game], outputs=shown, api_name="quiz_next")

@@ -66,6 +66,22 @@ CROP_NOTE = ("*Found a painting in your photo: the frame and wall around it were
              "Untick **Find the painting in a photo** to use the whole picture.*\n\n")
 
 
+def _identify_outputs(found, rows, n_artists: int, served: ServedImages) -> tuple:
+    """/predict's outputs for one ``Identification``: the ranked artists, the first one's card, the note (out of
+    scope first and plainly; the guesses stay, greyed out by SCOPE_JS), the painting looked at, the scope."""
+    ranked = found.ranked
+    card = artist_card(rows.loc[ranked[0][0]], ranked[0][1])
+    if found.in_scope:
+        note = confidence_note(ranked, n_artists)
+    else:
+        note, card = scope_note(found.out_of_scope, n_artists), f"*Closest style, not a match:*\n\n{card}"
+    seen = found.painting.copy()
+    seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
+    scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
+    return ({name: round(p, 4) for name, p in ranked}, card, (CROP_NOTE if found.crop is not None else "") + note,
+            served.jpeg(seen), scope)
+
+
 def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> ServedImages:
     """Identify: drop a painting, get the top-k artists, the first one's card, the painting the model looked
     at (cut out of a photo of it) and the Grad-CAM map. Returns the folder its output images are served from."""
@@ -76,20 +92,7 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> ServedImag
 
     def identify(payload, top_k, crop=True):
         found = _readable(payload, lambda source: predictor.identify(source, int(top_k or DEFAULT_TOP_K), bool(crop)))
-        if found is None:
-            return None, "", "", None, None
-        ranked = found.ranked
-        label = {name: round(p, 4) for name, p in ranked}
-        card = artist_card(rows.loc[ranked[0][0]], ranked[0][1])
-        if found.in_scope:
-            note = confidence_note(ranked, n_artists)
-        else:  # said first and plainly; the guesses stay, greyed out (SCOPE_JS)
-            note, card = scope_note(found.out_of_scope, n_artists), f"*Closest style, not a match:*\n\n{card}"
-        note = (CROP_NOTE if found.crop is not None else "") + note
-        seen = found.painting.copy()
-        seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
-        scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
-        return label, card, note, served.jpeg(seen), scope
+        return (None, "", "", None, None) if found is None else _identify_outputs(found, rows, n_artists, served)
 
     def explain(payload, crop=True):
         painting = _readable(payload, lambda source: predictor.painting_of(source, bool(crop))[0])
