@@ -38,7 +38,7 @@ def test_benchmark_runs_end_to_end(tiny_bundle, styles_dataset, tmp_path):
     assert json.loads(out.read_text())["results"] == rows
 
 
-def test_about_tab_shows_real_world_results_of_its_own_model_only(tiny_bundle):
+def test_about_tab_shows_benchmark_results_of_its_own_model_only(tiny_bundle):
     from painting_classifier import load_bundle
     from painting_classifier.cards import model_card
 
@@ -49,6 +49,10 @@ def test_about_tab_shows_real_world_results_of_its_own_model_only(tiny_bundle):
     card = model_card(bundle, "tflite", {"real_world": own})
     assert "256 px thumbnail, strong JPEG | 25.0% | 75.0% | -25.0 |" in card
     assert "Real-world uploads" not in model_card(bundle, "tflite", {"real_world": {**own, "model_sha256": "another"}})
+    scope = {"model_sha256": bundle.manifest["model_sha256"], "test_kept": 0.95, "test_paintings": 12,
+             "photos": {"rejected": 0.9, "n": 10, "auroc": 0.97}, "other_artists": {"rejected": 0.5, "n": 4, "auroc": 0.8}}
+    assert "rejects 90% of 10 photos (AUROC 0.97)" in model_card(bundle, "tflite", {"scope": scope})
+    assert "Not one of the 4?" not in model_card(bundle, "tflite", {"scope": {**scope, "model_sha256": "another"}})
 
 
 @pytest.mark.slow
