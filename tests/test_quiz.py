@@ -107,3 +107,15 @@ def test_quiz_images_from_a_bundle_are_small_public_domain_test_paintings(tiny_b
     assert "Vincent_van_Gogh" not in set(manifest["artist"])  # synthetic years 1803 - 1873: not before 1873
     assert all(max(Image.open(tmp_path / f).size) <= MAX_SIDE for f in manifest["file"])
     assert len(qualifying(bundle, tmp_path)) == len(manifest)
+
+
+@pytest.mark.slow
+def test_the_quiz_tab_says_it_has_nothing_to_ask_with_a_bundle_none_of_its_paintings_qualify_for(tiny_bundle):
+    from conftest import ROOT
+    from painting_classifier import Predictor
+    from painting_classifier.serve import build_demo
+
+    demo = build_demo(Predictor.from_bundle(tiny_bundle), quiz_dir=ROOT / "assets" / "quiz")  # the real paintings
+    texts = [c.get("props", {}).get("value") for c in demo.config["components"]]
+    assert any(isinstance(t, str) and "has no quiz paintings to ask" in t for t in texts)
+    assert "quiz_answer" not in {d.get("api_name") for d in demo.config["dependencies"]}
