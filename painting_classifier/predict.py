@@ -218,7 +218,12 @@ class Predictor:
     def identify(self, image, top_k: int = 5, crop: bool | None = None) -> Identification:
         """The ``top_k`` most likely artists for ``image``, whether it is in scope (a painting by one of the
         artists), and the painting the model was shown."""
-        painting, found, size = self.painting_of(image, crop)
+        return self.identify_found(self.painting_of(image, crop), top_k)
+
+    def identify_found(self, found_painting: tuple[Image.Image, Crop | None, tuple[int, int]],
+                       top_k: int = 5) -> Identification:
+        """``identify`` for what ``painting_of`` returned (the app decodes an upload once for this and Grad-CAM)."""
+        painting, found, size = found_painting
         pixels = resize_square(painting, self.input_size)
         probs, features = self._outputs_of(pixels[None])
         return self._identification(pixels, probs[0], None if features is None else features[0], top_k, painting,

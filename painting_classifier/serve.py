@@ -6,6 +6,7 @@ Each tab has its own builder; ``build_demo`` puts them together.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from pathlib import Path
@@ -90,12 +91,22 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> ServedImag
     n_artists = len(bundle.classes)
     served = ServedImages()
 
+    @functools.lru_cache(maxsize=2 * CONCURRENCY)
+    def uploaded_painting(path: str, crop: bool):
+        return predictor.painting_of(path, crop)
+
+    def painting_of(source, crop: bool):
+        """The painting in an upload, decoded once for /predict and the /explain that follows it (uploads are
+        files named by their content)."""
+        return uploaded_painting(source, crop) if isinstance(source, str) else predictor.painting_of(source, crop)
+
     def identify(payload, top_k, crop=True):
-        found = _readable(payload, lambda source: predictor.identify(source, int(top_k or DEFAULT_TOP_K), bool(crop)))
+        found = _readable(payload, lambda source: predictor.identify_found(painting_of(source, bool(crop)),
+                                                                          int(top_k or DEFAULT_TOP_K)))
         return (None, "", "", None, None) if found is None else _identify_outputs(found, rows, n_artists, served)
 
     def explain(payload, crop=True):
-        painting = _readable(payload, lambda source: predictor.painting_of(source, bool(crop))[0])
+        painting = _readable(payload, lambda source: painting_of(source, bool(crop))[0])
         if painting is None:
             return None
         return served.jpeg(plots.overlay_heatmap(painting, predictor.gradcam(painting, crop=False)))

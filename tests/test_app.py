@@ -127,6 +127,24 @@ def test_gradcam_endpoint_returns_an_overlay(client, painting):
     assert overlay.size[0] > 32 and overlay.mode == "RGB"
 
 
+def test_an_upload_is_decoded_once_for_predict_and_explain(client, painting, tmp_path, monkeypatch):
+    import painting_classifier.predict as predict
+
+    decoded = []
+    original = predict.painting_in
+    def counting(image, *args, **kwargs):
+        if not isinstance(image, Image.Image):  # a file to decode (Grad-CAM then gets the decoded painting)
+            decoded.append(image)
+        return original(image, *args, **kwargs)
+
+    monkeypatch.setattr(predict, "painting_in", counting)
+    upload = tmp_path / "once.png"
+    Image.open(painting).rotate(180).save(upload)  # content no earlier test uploaded
+    client.predict(handle_file(str(upload)), 3, api_name="/predict")
+    client.predict(handle_file(str(upload)), api_name="/explain")
+    assert len(decoded) == 1
+
+
 def test_training_tab_data(client, tiny_bundle):
     accuracy, loss, weights, paintings, sources, metrics, per_artist, confusion = client.predict(
         api_name="/training_data")
