@@ -60,7 +60,11 @@ class Scope:
     def scores(self, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         """Scope scores (higher: more like the 50 artists' paintings) of (N, D) features and (N, classes)
         probabilities."""
-        likeness = (self.likeness(features) - self.likeness_stats[0]) / self.likeness_stats[1]
+        return self._combined(self.likeness(features), probabilities)
+
+    def _combined(self, likeness: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+        """The scope score from painting-likeness and probabilities: both standardised on validation, averaged."""
+        likeness = (likeness - self.likeness_stats[0]) / self.likeness_stats[1]
         match = (np.max(probabilities, axis=-1) - self.match_stats[0]) / self.match_stats[1]
         return (likeness + match) / 2
 
@@ -68,13 +72,13 @@ class Scope:
               pixels: np.ndarray | None = None) -> tuple[float, bool, str | None]:
         """(scope score, in scope, why not) for one image's features and probabilities (and its RGB ``pixels``,
         the model's input, to tell a blank image)."""
-        score = float(self.scores(features[None], probabilities[None])[0])
+        likeness = self.likeness(features[None])[0]
+        score = float(self._combined(likeness, probabilities))
         if pixels is not None and is_blank(pixels):
             return score, False, NOT_A_PAINTING
         if score >= self.threshold:
             return score, True, None
-        painting_like = self.likeness(features[None])[0] >= self.painting_threshold
-        return score, False, NOT_ONE_OF_THE_50 if painting_like else NOT_A_PAINTING
+        return score, False, NOT_ONE_OF_THE_50 if likeness >= self.painting_threshold else NOT_A_PAINTING
 
     def save(self, path: str | Path) -> None:
         np.savez(path, mean=self.mean.astype(np.float32), scale=self.scale.astype(np.float32),
@@ -124,6 +128,6 @@ def fit_scope(train_features: np.ndarray, val_features: np.ndarray, val_probabil
     match = np.max(val_probabilities, axis=-1)
     scope.likeness_stats = np.array([likeness.mean(), max(likeness.std(), 1e-6)])
     scope.match_stats = np.array([match.mean(), max(match.std(), 1e-6)])
-    scope.threshold = float(np.quantile(scope.scores(val_features, val_probabilities), 1 - KEPT))
+    scope.threshold = float(np.quantile(scope._combined(likeness, val_probabilities), 1 - KEPT))
     scope.painting_threshold = float(np.quantile(likeness, 1 - PAINTING_KEPT))
     return scope

@@ -335,7 +335,7 @@ def fit_run_scope(run: Run) -> Scope | None:
     features = HeadFeatures(run.model, run.dataset, run.config, run.state if backbone_trained else run.cache,
                             run.progress)
     train, val = run.part("train"), run.part("val")
-    train_features = np.concatenate([features.of(train, variant) for variant in features.training_variants()])
+    train_features, _ = features.training_set(train)
     val_features = features.of(val)
     if run.config.tta:  # as the Predictor sees an image: its features averaged with the mirror image's
         val_features = (val_features + features.of(val, MIRRORED)) / 2
