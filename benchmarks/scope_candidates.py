@@ -32,21 +32,21 @@ def candidates(train_z, train_labels, x_z, components: int = 128) -> dict[str, n
     from scipy.special import logsumexp, softmax
     from sklearn.linear_model import LogisticRegression
 
+    from painting_classifier.scope import fit_scope
+
     head = LogisticRegression(C=0.01, max_iter=300, class_weight="balanced").fit(train_z, train_labels)
     logits = head.decision_function(x_z)
     top = softmax(logits, axis=1).max(axis=1)
-    _, singular, axes = np.linalg.svd(train_z, full_matrices=False)
-    variances, axes = np.square(singular[:components]) / len(train_z), axes[:components]
-    along = x_z @ axes.T
-    outside = np.sum(np.square(x_z - along @ axes), axis=1)
+    scope = fit_scope(train_z, x_z, softmax(logits, axis=1), components)  # the shipped painting-likeness
+    z = (x_z - scope.mean) / scope.scale
+    along = z @ scope.axes.T
+    outside = np.sum(np.square(z - along @ scope.axes), axis=1)
     unit = train_z / np.linalg.norm(train_z, axis=1, keepdims=True)
     nearest = np.sort((x_z / np.linalg.norm(x_z, axis=1, keepdims=True)) @ unit.T, axis=1)[:, -5]
-    residual_variance = (train_z.var(axis=0).sum() - variances.sum()) / (train_z.shape[1] - components)
-    likeness = -np.sqrt(np.sum(np.square(along) / variances, axis=1) + outside / residual_variance)
     return {"top probability": top, "energy": logsumexp(logits, axis=1), "max logit": logits.max(axis=1),
-            "Mahalanobis (PCA 128)": -np.sum(np.square(along) / variances, axis=1),
+            "Mahalanobis (PCA 128)": -np.sum(np.square(along) / scope.variances, axis=1),
             "residual (PCA 128)": -np.sqrt(outside), "5th-nearest cosine": nearest,
-            "probabilistic PCA": likeness}
+            "probabilistic PCA": scope.likeness(x_z)}
 
 
 def with_combination(scores: dict, reference: dict) -> dict:
