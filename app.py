@@ -1,5 +1,5 @@
 """Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]
-[--quiz DIR] [--verbose]``."""
+[--concurrency N] [--quiz DIR] [--verbose]``. Serves on LiteRT: TensorFlow is never imported."""
 import argparse
 import os
 import sys
@@ -17,14 +17,18 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
                         help="port (default: $GRADIO_SERVER_PORT or 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
-    parser.add_argument("--runtime", choices=["auto", "tflite", "keras"], default="auto",
-                        help="predict with a TFLite conversion of the model (faster on CPU) or with Keras "
-                        "(default: auto = TFLite where the model converts)")
+    parser.add_argument("--runtime", choices=["auto", "litert", "keras"], default="auto",
+                        help="predict with the bundle's LiteRT model (converted once, with TensorFlow, for a bundle "
+                        "without one) or with Keras (needs TensorFlow) (default: auto = LiteRT where the model converts)")
+    parser.add_argument("--concurrency", type=int, default=None, metavar="N",
+                        help="requests computed at once (default: the CPU cores this process may use)")
     parser.add_argument("--quiz", type=Path, default=HERE / "assets" / "quiz",
                         help="folder of quiz paintings with manifest.csv (default: assets/quiz; make one with "
                         "python -m painting_classifier quiz-images)")
-    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up logging")
+    parser.add_argument("--verbose", action="store_true", help="show native libraries' start-up logging")
     args = parser.parse_args(argv)
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error("--concurrency must be 1 or more")
 
     from painting_classifier.logs import quiet_tensorflow
 
@@ -39,8 +43,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     demo = build_demo(predictor, examples_dir=HERE / "assets" / "examples",
-                      results_dir=HERE / "benchmarks" / "results", quiz_dir=args.quiz)
-    launch(demo, args.host, args.port, share=args.share)
+                      results_dir=HERE / "benchmarks" / "results", quiz_dir=args.quiz, concurrency=args.concurrency)
+    launch(demo, args.host, args.port, share=args.share, concurrency=args.concurrency)
     return 0
 
 

@@ -1,12 +1,20 @@
-"""Who painted this? An artist classifier for the "Best Artworks of All Time" data set."""
+"""Who painted this? An artist classifier for the "Best Artworks of All Time" data set.
+
+The names below are imported when first used, so that importing one module (``painting_classifier.logs``)
+loads nothing else, and serving never loads TensorFlow.
+"""
+import importlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the CLI
 
-from .bundle import Bundle, BundleError, load_bundle  # noqa: E402
-from .config import Config, recipe  # noqa: E402
-from .data import DataError, scan_dataset  # noqa: E402
-from .predict import Predictor  # noqa: E402
+_EXPORTS = {"Bundle": "bundle", "BundleError": "bundle", "load_bundle": "bundle", "Config": "config",
+            "recipe": "config", "DataError": "data", "scan_dataset": "data", "Predictor": "predict"}
+__all__ = sorted(_EXPORTS)
+__version__ = "0.2.0"
 
-__all__ = ["Bundle", "BundleError", "Config", "DataError", "Predictor", "load_bundle", "recipe", "scan_dataset"]
-__version__ = "0.1.0"
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'painting_classifier' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

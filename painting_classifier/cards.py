@@ -15,8 +15,16 @@ from .scope import NOT_A_PAINTING
 UNSURE_BELOW = 0.30  # top probability under which the app says it is not sure
 
 
-def _first_sentences(text: str, limit: int = 450) -> str:
+def clean_bio(text: str) -> str:
+    """A Wikipedia bio without its parentheses (pronunciations, "(listen)", dates) and runs of spaces."""
     text = re.sub(r"\s+", " ", str(text)).strip()
+    while re.search(r"\([^()]*\)", text):  # innermost first: "(; Dutch: [...] (listen); 1606 – 1669)"
+        text = re.sub(r"\s*\([^()]*\)", "", text)
+    return re.sub(r"\s+([,.;:])", r"\1", text)
+
+
+def _first_sentences(text: str, limit: int = 450) -> str:
+    text = clean_bio(text)
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -27,9 +35,7 @@ def _first_sentences(text: str, limit: int = 450) -> str:
 def first_sentence(text: str) -> str:
     """The first sentence of ``text`` (at most about 200 characters), without parentheses (Wikipedia's
     pronunciations and dates)."""
-    text = re.sub(r"\s+", " ", str(text)).strip()
-    while re.search(r"\([^()]*\)", text):  # innermost first: "(; Dutch: [...] (listen); 1606 – 1669)"
-        text = re.sub(r"\s*\([^()]*\)", "", text)
+    text = clean_bio(text)
     end = text.find(". ")
     return text[: end + 1] if 0 < end < 200 else _first_sentences(text, 200)
 
@@ -60,7 +66,7 @@ def confidence_note(ranked: list[tuple[str, float]], n_artists: int | None = Non
 
 
 def scope_note(why_not: str, n_artists: int) -> str:
-    """What the app says first about an image out of scope (``scope.NOT_A_PAINTING`` or ``NOT_ONE_OF_THE_50``)."""
+    """What the app says first about an image out of scope (``scope.NOT_A_PAINTING`` or ``NOT_ONE_OF_THE_ARTISTS``)."""
     if why_not == NOT_A_PAINTING:
         return (f"**This looks like a photo, not a painting.** The model knows paintings by {n_artists} artists "
                 "only, so the names below are just the painting styles it is reminded of — not an answer.")
@@ -106,7 +112,9 @@ def _model_section(bundle: Bundle, runtime: str) -> str:
     weights = "ImageNet weights" if config.weights == "imagenet" else f"weights: {config.weights}"
     style = (f", {'pooled features plus ' if config.pooled_features else ''}style statistics (channel means and "
              "standard deviations of five intermediate stages, i.e. texture)") if config.style_stats else ""
-    runs_on = "a TensorFlow Lite (XNNPACK) conversion of the model" if runtime == "tflite" else "the Keras model"
+    precision = bundle.manifest.get("litert", {}).get("weights")
+    runs_on = (f"the bundle's LiteRT model ({precision} weights)" if precision else "a LiteRT conversion of the model"
+               ) if runtime == "litert" else "the Keras model"
     return (f"**Model.** Backbone `{config.backbone}` ({weights}), views of {config.effective_view_size} px: "
             f"{views} (input {bundle.input_size} px){style}. Training: {_training_stages(bundle)}; "
             f"{_training_options(bundle)}.\nPredictions here run on {runs_on}.")
@@ -157,7 +165,7 @@ KIND_NAMES = {"clean": "the file as it is", "wall": "framed, on a wall (photo)",
 
 def real_world_section(results: dict, bundle: Bundle) -> str:
     """A table of ``benchmarks/real_world.py`` results, when they were measured on this bundle's model."""
-    if results.get("model_sha256") != bundle.manifest.get("model_sha256"):
+    if results.get("model_sha256") != bundle.checksum:
         return ""
     rows = [r for r in results.get("results", []) if r.get("crop", True)]
     lines = [f"**Real-world uploads** ({results.get('paintings', 'test split')}, {rows[0]['n'] if rows else 0} "
@@ -170,7 +178,7 @@ def real_world_section(results: dict, bundle: Bundle) -> str:
 
 def scope_section(results: dict, bundle: Bundle) -> str:
     """``benchmarks/scope.py``'s figures, when they were measured on this bundle's model."""
-    if bundle.scope is None or results.get("model_sha256") != bundle.manifest.get("model_sha256"):
+    if bundle.scope is None or results.get("model_sha256") != bundle.checksum:
         return ""
     photos, others = results["photos"], results["other_artists"]
     return (f"**Not one of the {len(bundle.classes)}?** A scope score (how painting-like the picture's features "
@@ -189,10 +197,9 @@ def model_card(bundle: Bundle, runtime: str, results: dict[str, dict] | None = N
     manifest = bundle.manifest
     what = (f"**What it does.** Names which of the {len(bundle.classes)} artists of the Kaggle data set *Best "
             "Artworks of All Time* most\nlikely painted a picture, with probabilities, and shows where the network "
-            "looked (Grad-CAM).")
-    footer = (f"<sub>Bundle `{bundle.path.name}`, created {manifest.get('created', '?')}, TensorFlow\n"
-              f"{manifest.get('versions', {}).get('tensorflow', '?')}; model sha256 "
-              f"`{manifest.get('model_sha256', '')[:12]}…`</sub>")
+            "looked (a class activation map from the same forward pass).")
+    footer = (f"<sub>Bundle `{bundle.path.name}`, created {manifest.get('created', '?')}, trained with TensorFlow\n"
+              f"{manifest.get('versions', {}).get('tensorflow', '?')}; model sha256 `{bundle.checksum[:12]}…`</sub>")
     sections = [_data_section(bundle), _model_section(bundle, runtime), _metrics_section(bundle),
                 real_world_section(results.get("real_world", {}), bundle), scope_section(results.get("scope", {}), bundle),
                 _limits_section(bundle), footer]

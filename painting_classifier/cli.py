@@ -1,4 +1,7 @@
-"""Command line: ``python -m painting_classifier {train,evaluate,predict,quiz-images}`` (``train.py`` = ``train``)."""
+"""Command line: ``python -m painting_classifier {train,evaluate,predict,export,quiz-images}`` (``train.py`` = ``train``).
+
+``predict`` and ``quiz-images`` run on LiteRT without TensorFlow; ``train``, ``evaluate`` and ``export`` need
+requirements-train.txt."""
 from __future__ import annotations
 
 import argparse
@@ -73,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "artists.csv optional)")
     source.add_argument("--split", choices=["test", "val", "train"],
                         help="score the bundle's own split (paintings are read from the path recorded in the bundle)")
-    ev.add_argument("--data-root", type=Path, help="with --split: where the training data set lives now")
+    ev.add_argument("--data-root", type=Path, help="with --split: where the bundle's data folders live now (a folder "
+                    "holding them by name; default: where they were, or ../shared/data)")
     ev.add_argument("--json", type=Path, help="write the metrics to this JSON file")
     ev.add_argument("--tta", action=_BOOL, help="average with the mirror image (default: as trained)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -88,20 +92,29 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--csv", type=Path, metavar="OUT.csv",
                     help="write path,artist,probability,top5,in_scope,scope_score,error per image (top5 joined "
                     "by '|'); unreadable images get an error and the run carries on")
-    pr.add_argument("--batch-size", type=int, default=16, help="images per model call with --csv (default: %(default)s)")
+    pr.add_argument("--batch-size", type=int, default=16, help="images per model call (default: %(default)s)")
     pr.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    ex = commands.add_parser("export", parents=[common], help="bring a bundle up to date: write its LiteRT model",
+                             description="Write the bundle's LiteRT model (model.tflite: probabilities, features and "
+                             "the activation map in one pass, float16 weights), store the Keras model as its head "
+                             "when the backbone is the unchanged ImageNet one, and record data folder names "
+                             "instead of paths. Serving then needs no TensorFlow.")
+    ex.add_argument("--model", required=True, type=Path, help="bundle directory (rewritten in place)")
 
     qz = commands.add_parser("quiz-images", parents=[common], help="make the app's quiz paintings from a bundle",
                              description="Write the quiz paintings (public domain: artists who died before "
                              "--died-before) from a bundle's test split, resized, with manifest.csv.")
     qz.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="bundle directory (default: assets/model)")
-    qz.add_argument("--out", type=Path, default=SHIPPED_MODEL.parent / "quiz", help="folder to write (default: assets/quiz)")
+    qz.add_argument("--out", type=Path, required=True,
+                    help="folder to write; replaced only when the whole quiz is made (the shipped one is assets/quiz)")
     qz.add_argument("--limit", type=int, default=52, help="at most this many paintings (default: %(default)s)")
     qz.add_argument("--per-artist", type=int, default=6, help="at most this many per artist (default: %(default)s)")
     qz.add_argument("--died-before", type=int, default=1900, help="artists who died before this year (default: %(default)s)")
     qz.add_argument("--exclude-like", type=Path, default=SHIPPED_MODEL.parent / "examples", metavar="DIR",
                     help="leave out paintings named like the files in DIR (default: assets/examples)")
-    qz.add_argument("--data-root", type=Path, help="where the bundle's first data folder lives now")
+    qz.add_argument("--data-root", type=Path, help="where the bundle's data folders live now (a folder holding them "
+                    "by name; default: where they were, or ../shared/data)")
     return parser
 
 
@@ -120,6 +133,9 @@ def _split_cpu(n: int) -> None:
 
 
 def cmd_train(args) -> int:
+    from .logs import import_tensorflow
+
+    import_tensorflow()
     from .training import train
 
     if args.cpu_devices:
@@ -135,6 +151,9 @@ def cmd_evaluate(args) -> int:
 
     from .bundle import load_bundle
     from .data import DataError, scan_dataset
+    from .logs import import_tensorflow
+
+    import_tensorflow()
     from .evaluate import compute_metrics, predict_probabilities, summary_line
 
     bundle = load_bundle(args.model)
@@ -166,7 +185,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from .batch_predict import image_files, predict_to_csv
+    from .batch_predict import image_files, predict_to_csv, print_predictions
     from .predict import Predictor
 
     predictor = Predictor.from_bundle(args.model or SHIPPED_MODEL)
@@ -175,35 +194,49 @@ def cmd_predict(args) -> int:
         print("error: no images found in " + ", ".join(map(str, args.images)), file=sys.stderr)
         return 1
     if args.csv:
-        readable, unreadable = predict_to_csv(predictor, files, args.csv, args.batch_size, not args.no_progress)
+        readable, unreadable = predict_to_csv(predictor, files, args.csv, args.batch_size, not args.no_progress,
+                                              args.top_k)
         print(f"{readable} images predicted, {unreadable} unreadable: {args.csv}", file=sys.stderr)
         return 0 if readable else 1
-    failures = 0
-    for image in files:
-        if len(files) > 1:
-            print(f"# {image}")
-        try:
-            for artist, probability in predictor.predict(image, top_k=args.top_k):
-                print(f"{artist}\t{probability:.4f}")
-        except (ValueError, OSError) as exc:
-            print(f"error: {image}: {exc}", file=sys.stderr)
-            failures += 1
-    return 1 if failures else 0
+    return 1 if print_predictions(predictor, files, args.top_k, args.batch_size) else 0
+
+
+def cmd_export(args) -> int:
+    from .bundle import export_bundle
+    from .logs import import_tensorflow
+
+    import_tensorflow()
+    manifest = export_bundle(args.model)
+    litert = manifest.get("litert")
+    served = (f"{manifest['model_file']} ({litert['weights']} weights, "
+              f"{(args.model / manifest['model_file']).stat().st_size / 1e6:.1f} MB)") if litert else "Keras only"
+    print(f"{args.model}: serves with {served}; Keras model in {manifest['keras']['file']}")
+    return 0
 
 
 def cmd_quiz_images(args) -> int:
+    import tempfile
+
     from .bundle import load_bundle
     from .quiz import build_quiz_folder
 
     exclude = sorted(args.exclude_like.glob("*")) if args.exclude_like and args.exclude_like.is_dir() else []
-    if args.out.is_dir():
-        for old in args.out.glob("quiz_*.jpg"):
-            old.unlink()
-    manifest = build_quiz_folder(load_bundle(args.model), args.out, args.limit, args.per_artist, args.died_before,
-                                 exclude, args.data_root)
-    size = sum((args.out / f).stat().st_size for f in manifest["file"])
+    out = args.out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".quiz-", dir=out.parent) as staging:  # a failed run leaves --out as it was
+        built = Path(staging) / "quiz"
+        manifest = build_quiz_folder(load_bundle(args.model), built, args.limit, args.per_artist, args.died_before,
+                                     exclude, args.data_root)
+        if manifest.empty:
+            print(f"error: the bundle's test split has no public-domain paintings to ask; {args.out} left as it was",
+                  file=sys.stderr)
+            return 1
+        if out.exists():
+            out.rename(Path(staging) / "previous")  # removed with the staging folder
+        built.rename(out)
+    size = sum((out / f).stat().st_size for f in manifest["file"])
     print(f"{len(manifest)} quiz paintings of {manifest['artist'].nunique()} artists, {size / 1e6:.1f} MB: {args.out}")
-    return 0 if len(manifest) else 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     quiet_tensorflow(args.verbose)
-    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "quiz-images": cmd_quiz_images}
+    handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
+                "quiz-images": cmd_quiz_images}
     try:
         return handlers[args.command](args)
     except (DataError, BundleError, ValueError, FileNotFoundError) as exc:

@@ -7,8 +7,6 @@ from tqdm.auto import tqdm
 
 from .data import tf_image_dataset
 
-SUMMARY_KEYS = ("n_images", "top1", "top5", "balanced_accuracy", "macro_f1", "mean_confidence")
-
 
 def predict_probabilities(model, paths: list[str], input_size: int, batch_size: int = 4,
                           tta: bool = False, progress: bool = True) -> np.ndarray:

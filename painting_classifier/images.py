@@ -6,6 +6,7 @@ Training (through ``tf.data``) and serving (``Predictor``) both call
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # this are still fine when libjpeg can decode them at 1/2..1/8 scale.
 MAX_DECODED_PIXELS = 100_000_000
 Image.MAX_IMAGE_PIXELS = None  # we enforce our own limit below, before decoding
+# Images that decode to more pixels than this (scans; formats without reduced-scale decoding) are decoded one
+# at a time and reduced at once: each holds hundreds of MB until then, so simultaneous uploads cannot add up.
+BIG_DECODE_PIXELS = 30_000_000
+_big_decode = threading.BoundedSemaphore(1)
+REDUCIBLE_MODES = {"RGB", "RGBA", "L", "LA", "CMYK"}
 
 
 def _open(source) -> Image.Image:
@@ -69,13 +75,31 @@ def load_rgb(source, min_side: int = 0) -> Image.Image:
                 f"the image is too large ({width}x{height} pixels; at most "
                 f"{MAX_DECODED_PIXELS // 1_000_000} megapixels can be decoded)")
         img.seek(0)
-        img.load()
+        if img.size[0] * img.size[1] > BIG_DECODE_PIXELS:
+            with _big_decode:
+                img.load()
+                img = _reduced(img, min_side)
+        else:
+            img.load()
         img = ImageOps.exif_transpose(img)
         return _to_rgb(img)
     except ValueError:
         raise
     except (OSError, SyntaxError, Image.DecompressionBombError, EOFError) as exc:
         raise ValueError(f"the image cannot be decoded ({exc})") from None
+
+
+def _reduced(img: Image.Image, min_side: int) -> Image.Image:
+    """A decoded image reduced by the largest whole factor that keeps its short side at least ``min_side`` (box
+    filter), before any copy of it is made."""
+    factor = min(img.size) // min_side if min_side else 1
+    if factor < 2 or img.mode not in REDUCIBLE_MODES:
+        return img
+    exif = img.getexif()
+    reduced = img.reduce(factor)
+    if exif:
+        reduced.info["exif"] = exif.tobytes()  # exif_transpose still needs the orientation
+    return reduced
 
 
 def resize_square(img: Image.Image, size: int) -> np.ndarray:

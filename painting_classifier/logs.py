@@ -1,9 +1,10 @@
 """Quiet start-up: TensorFlow's C++ and absl chatter kept off the terminal of the app and the CLI.
 
 On a laptop without a GPU, importing TensorFlow prints "failed call to cuInit", "Could not find
-cuda drivers" and oneDNN notices that look like failures. ``quiet_tensorflow()`` imports it with
-the process's stderr (file descriptor 2, where C++ writes) diverted, shows what was diverted only
-if the import fails, and keeps later C++ logging to fatal errors. ``--verbose`` skips all of it.
+cuda drivers" and oneDNN notices that look like failures. After ``quiet_tensorflow()``,
+``import_tensorflow()`` imports it with the process's stderr (file descriptor 2, where C++ writes)
+diverted, shows what was diverted only if the import fails, and later C++ logging stays at fatal
+errors. ``--verbose`` skips all of it. The app and ``predict`` never import TensorFlow.
 """
 from __future__ import annotations
 
@@ -41,18 +42,26 @@ def native_stderr_silenced():
 
 
 def quiet_tensorflow(verbose: bool = False) -> None:
-    """Import TensorFlow without its start-up logging (unless ``verbose``); later steps that load native
-    code (TFLite's delegate) use ``native_stderr_silenced`` too."""
+    """Keep TensorFlow's start-up logging off the terminal (unless ``verbose``) for the rest of the process: C++
+    logging at fatal errors only, and native steps (TFLite's delegate, ``import_tensorflow``) silenced. Imports
+    nothing: serving never loads TensorFlow."""
     global _quiet
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
         return
     _quiet = True
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # C++ logging: fatal errors only
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+
+def import_tensorflow():
+    """Import TensorFlow (training, evaluation, conversion), its start-up chatter diverted unless ``quiet_tensorflow``
+    was asked for ``verbose``; its Python loggers then report errors only. Returns the module."""
     with native_stderr_silenced():
         import tensorflow as tf
-    tf.get_logger().setLevel(logging.ERROR)
-    with contextlib.suppress(ImportError):
-        import absl.logging
+    if _quiet:
+        tf.get_logger().setLevel(logging.ERROR)
+        with contextlib.suppress(ImportError):
+            import absl.logging
 
-        absl.logging.set_verbosity(absl.logging.ERROR)
+            absl.logging.set_verbosity(absl.logging.ERROR)
+    return tf

@@ -13,6 +13,7 @@ from keras import layers, ops
 
 from . import backbones
 from .config import Config
+from .views import scale_slices
 
 BORDER_CROP = "border_crop"  # cuts the border off the model's input
 VIEWS = "views"  # MultiScaleViews: the views the backbone sees
@@ -26,27 +27,11 @@ HEAD_STANDARDISE = "head_standardise"  # feature standardisation, adapted on the
 MIN_FEATURE_VARIANCE = 1e-4  # floor, so a channel constant in training cannot blow up on a new image
 
 
-def scale_slices(scales: list[int]) -> list[tuple[int, slice]]:
-    """For each scale k, in order: (k, the slice of a painting's views that holds its k*k tiles)."""
-    slices, start = [], 0
-    for k in scales:
-        slices.append((k, slice(start, start + k * k)))
-        start += k * k
-    return slices
-
-
 def tiles_of(images, k: int, tile: int):
     """(batch, k*tile, k*tile, C) -> (batch, k*k, tile, tile, C): a k x k grid of tiles, row by row."""
     channels = images.shape[-1]
     grid = ops.reshape(images, (-1, k, tile, k, tile, channels))
     return ops.reshape(ops.transpose(grid, (0, 1, 3, 2, 4, 5)), (-1, k * k, tile, tile, channels))
-
-
-def mosaic_of(tiles, k: int):
-    """The inverse of ``tiles_of``: (batch, k*k, h, w, C) -> (batch, k*h, k*w, C)."""
-    h, w, channels = tiles.shape[2:]
-    grid = ops.reshape(tiles, (-1, k, k, h, w, channels))
-    return ops.reshape(ops.transpose(grid, (0, 1, 3, 2, 4, 5)), (-1, k * h, k * w, channels))
 
 
 @keras.saving.register_keras_serializable("painting_classifier")

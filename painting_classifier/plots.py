@@ -1,6 +1,7 @@
 """Tables and figures of a bundle for the app's Training tab, and the Grad-CAM overlay."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -9,7 +10,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from .bundle import Bundle  # noqa: E402
 
@@ -80,6 +80,15 @@ def metrics_table(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def confusion_png(metrics: dict, display: dict[str, str]) -> bytes:
+    """``confusion_figure`` drawn as PNG bytes (the figure is closed)."""
+    fig = confusion_figure(metrics, display)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def confusion_figure(metrics: dict, display: dict[str, str]):
     """Row-normalised confusion matrix over the artists in the test split (matplotlib figure)."""
     matrix = np.asarray(metrics.get("confusion_matrix", []), dtype=float)
@@ -103,13 +112,3 @@ def confusion_figure(metrics: dict, display: dict[str, str]):
     fig.colorbar(image, ax=ax, fraction=0.04)
     fig.tight_layout()
     return fig
-
-
-def overlay_heatmap(image: Image.Image, heat: np.ndarray, max_side: int = 640, alpha: float = 0.45) -> Image.Image:
-    """Blend a [0, 1] heatmap (any square size) over the painting at its own aspect ratio."""
-    image = image.convert("RGB")
-    image.thumbnail((max_side, max_side))
-    heat_img = Image.fromarray(np.uint8(np.clip(heat, 0, 1) * 255)).resize(image.size, Image.Resampling.BILINEAR)
-    coloured = plt.get_cmap("inferno")(np.asarray(heat_img) / 255.0)[..., :3]
-    blended = (1 - alpha) * np.asarray(image, np.float32) / 255.0 + alpha * coloured
-    return Image.fromarray(np.uint8(np.clip(blended, 0, 1) * 255))

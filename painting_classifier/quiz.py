@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,36 +64,43 @@ def qualifying(bundle: Bundle, folder: Path) -> pd.DataFrame:
 
 
 class Quiz:
-    """The questions a bundle can ask from ``folder``, each with the model's answer (computed once)."""
+    """The paintings a bundle can ask from ``folder``; the model's answer to each is worked out the first time it is
+    asked, so the app starts at once."""
 
     def __init__(self, predictor, folder: Path):
         self.folder = Path(folder)
+        self.predictor = predictor
         bundle = predictor.bundle
         rows = qualifying(bundle, self.folder)
         display = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
-        files = [self.folder / f for f in rows["file"]]
-        self.questions = []
-        for file, artist, found in zip(files, rows["artist"], predictor.identify_many(files, top_k=CHOICES)):
-            if isinstance(found, Exception):
-                continue
-            name = display[artist]
-            others = [guess for guess, _ in found.ranked if guess != name][: CHOICES - 1]
-            self.questions.append(Question(file, name, [name] + others, *found.ranked[0]))
+        self.paintings = [(self.folder / file, display[artist]) for file, artist in zip(rows["file"], rows["artist"])]
+        self._questions: dict[int, Question] = {}
+        self._lock = threading.Lock()
 
     @property
     def rounds(self) -> int:
         """Rounds in a game: ten, or fewer when fewer paintings qualify."""
-        return min(ROUNDS, len(self.questions))
+        return min(ROUNDS, len(self.paintings))
+
+    def question_of(self, index: int) -> Question:
+        """Painting ``index`` as a question: the model's answer and its three likeliest other artists."""
+        with self._lock:
+            if index not in self._questions:
+                file, name = self.paintings[index]
+                ranked = self.predictor.identify(file, top_k=CHOICES).ranked
+                others = [guess for guess, _ in ranked if guess != name][: CHOICES - 1]
+                self._questions[index] = Question(file, name, [name] + others, *ranked[0])
+            return self._questions[index]
 
     def new_game(self, seed: int | None = None) -> dict:
         """A fresh game state (JSON-friendly, kept per browser session): which paintings, in which order."""
         rng = random.Random(seed)
-        order = rng.sample(range(len(self.questions)), self.rounds)
+        order = rng.sample(range(len(self.paintings)), self.rounds)
         return {"order": order, "round": 0, "you": 0, "model": 0, "answered": False, "seed": rng.randrange(2**31)}
 
     def question(self, game: dict) -> tuple[Question, list[str]]:
         """The current round's question and its four names in the order shown (shuffled per game and round)."""
-        question = self.questions[game["order"][game["round"]]]
+        question = self.question_of(game["order"][game["round"]])
         choices = list(question.choices)
         random.Random(game["seed"] + game["round"]).shuffle(choices)
         return question, choices

@@ -90,7 +90,7 @@ class QuizEvents:
 
 def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load) -> None:
     """The Quiz tab's components and events; a game starts when the page loads (``page_load``: ``demo.load``)."""
-    if not quiz.questions:
+    if not quiz.paintings:
         gr.Markdown(NOTHING_TO_ASK, elem_id="quiz-nothing")
         return
     events = QuizEvents(quiz, artists, served)

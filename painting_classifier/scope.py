@@ -32,7 +32,7 @@ BLANK_BELOW = 2.0  # luminance standard deviation (grey levels of 255) under whi
 MIN_FEATURE_SCALE = 1e-2  # floor on a feature's standard deviation (as the head's MIN_FEATURE_VARIANCE)
 
 NOT_A_PAINTING = "not a painting"
-NOT_ONE_OF_THE_50 = "not one of the artists"
+NOT_ONE_OF_THE_ARTISTS = "not one of the artists"
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Scope:
             return score, False, NOT_A_PAINTING
         if score >= self.threshold:
             return score, True, None
-        return score, False, NOT_ONE_OF_THE_50 if likeness >= self.painting_threshold else NOT_A_PAINTING
+        return score, False, NOT_ONE_OF_THE_ARTISTS if likeness >= self.painting_threshold else NOT_A_PAINTING
 
     def save(self, path: str | Path) -> None:
         np.savez(path, mean=self.mean.astype(np.float32), scale=self.scale.astype(np.float32),

@@ -6,26 +6,29 @@ Each tab has its own builder; ``build_demo`` puts them together.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import json
-import os
 from pathlib import Path
 
 import gradio as gr
 
 from . import plots
 from .cards import artist_card, confidence_note, model_card, scope_note
+from .cpus import usable_cpus
 from .data import label_from_filename, normalise_name
+from .explain import overlay
 from .predict import Predictor
 from .quiz import Quiz
 from .quiz_tab import quiz_tab
 from .served_files import ServedImages
 
 DEFAULT_TOP_K = 5
+MAX_TOP_K = 50
 QUEUE_SIZE = 64
-CONCURRENCY = os.cpu_count() or 2  # requests at once: one decodes and crops while another uses the model
 MAX_UPLOAD = "25mb"
 SEEN_SIDE = 320  # long side of the "what the model looked at" preview
+OVERLAY_SIDE = 640  # long side of the "where the model looked" overlay
 CSS = ".out-of-scope { opacity: 0.5; }"
 # greys out the guesses and the card while the picture is out of scope (client side: the API keeps plain values)
 SCOPE_JS = """(scope) => {
@@ -59,6 +62,19 @@ def _readable(payload, use):
                        title="Unreadable image") from None
 
 
+def _top_k(value) -> int:
+    """The requested number of artists, or a message naming what is wrong with it."""
+    if value is None or value == "":
+        return DEFAULT_TOP_K
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number.is_integer() or not 1 <= number <= MAX_TOP_K:
+        raise gr.Error(f"top_k must be a whole number from 1 to {MAX_TOP_K}, not {value!r}.", title="Invalid top_k")
+    return int(number)
+
+
 def _examples(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) if folder.is_dir() else []
 
@@ -67,56 +83,66 @@ CROP_NOTE = ("*Found a painting in your photo: the frame and wall around it were
              "Untick **Find the painting in a photo** to use the whole picture.*\n\n")
 
 
-def _identify_outputs(found, rows, n_artists: int, served: ServedImages) -> tuple:
-    """/predict's outputs for one ``Identification``: the ranked artists, the first one's card, the note (out of
-    scope first and plainly; the guesses stay, greyed out by SCOPE_JS), the painting looked at, the scope."""
-    ranked = found.ranked
-    card = artist_card(rows.loc[ranked[0][0]], ranked[0][1])
-    if found.in_scope:
-        note = confidence_note(ranked, n_artists)
-    else:
-        note, card = scope_note(found.out_of_scope, n_artists), f"*Closest style, not a match:*\n\n{card}"
-    seen = found.painting.copy()
-    seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
-    scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
-    return ({name: round(p, 4) for name, p in ranked}, card, (CROP_NOTE if found.crop is not None else "") + note,
-            served.jpeg(seen), scope)
+class IdentifyEvents:
+    """What the Identify tab computes: /predict (the artists, card, note, painting looked at, scope) and /explain
+    (where the model looked, from the same forward pass)."""
+
+    def __init__(self, predictor: Predictor, concurrency: int):
+        self.predictor = predictor
+        self.rows = predictor.bundle.artists.set_index("name", drop=False)
+        self.n_artists = len(predictor.bundle.classes)
+        self.served = ServedImages()
+        # uploads are files named by their content: /predict and the /explain that follows share one identification,
+        # also when a whole queue of students asks at once (a kept answer holds a small copy of the painting only)
+        self._identified = functools.lru_cache(maxsize=QUEUE_SIZE + concurrency)(self._identification)
+
+    def _identification(self, source, find: bool):
+        found = self.predictor.identify(source, top_k=self.n_artists, find=find)
+        painting = found.painting.copy()
+        painting.thumbnail((OVERLAY_SIDE, OVERLAY_SIDE))
+        return dataclasses.replace(found, found=dataclasses.replace(found.found, painting=painting))
+
+    def identified(self, source, find: bool):
+        """Every artist ranked for an upload, decoded and run through the model once per file."""
+        return self._identified(source, find) if isinstance(source, str) else self._identification(source, find)
+
+    def identify(self, payload, top_k=DEFAULT_TOP_K, find=True):
+        k = _top_k(top_k)
+        found = _readable(payload, lambda source: self.identified(source, bool(find)))
+        return (None, "", "", None, None) if found is None else self.outputs(found, k)
+
+    def outputs(self, found, k: int) -> tuple:
+        """/predict's outputs for one ``Identification``: the ``k`` likeliest artists, the first one's card, the note
+        (out of scope first and plainly; the guesses stay, greyed out by SCOPE_JS), the painting looked at, the
+        scope."""
+        ranked = found.ranked[:k]
+        card = artist_card(self.rows.loc[ranked[0][0]], ranked[0][1])
+        if found.in_scope:
+            note = confidence_note(ranked, self.n_artists)
+        else:
+            note, card = scope_note(found.out_of_scope, self.n_artists), f"*Closest style, not a match:*\n\n{card}"
+        seen = found.painting.copy()
+        seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
+        scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
+        return ({name: round(p, 4) for name, p in ranked}, card,
+                (CROP_NOTE if found.crop is not None else "") + note, self.served.jpeg(seen), scope)
+
+    def explain(self, payload, find=True):
+        found = _readable(payload, lambda source: self.identified(source, bool(find)))
+        heat = None if found is None else self.predictor.explanation(found)
+        return None if heat is None else self.served.jpeg(overlay(found.painting, heat, max_side=OVERLAY_SIDE))
 
 
-def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> ServedImages:
+def _identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: int) -> ServedImages:
     """Identify: drop a painting, get the top-k artists, the first one's card, the painting the model looked
-    at (cut out of a photo of it) and the Grad-CAM map. Returns the folder its output images are served from."""
-    bundle = predictor.bundle
-    rows = bundle.artists.set_index("name", drop=False)
-    n_artists = len(bundle.classes)
-    served = ServedImages()
-
-    @functools.lru_cache(maxsize=2 * CONCURRENCY)
-    def uploaded_painting(path: str, crop: bool):
-        return predictor.painting_of(path, crop)
-
-    def painting_of(source, crop: bool):
-        """The painting in an upload, decoded once for /predict and the /explain that follows it (uploads are
-        files named by their content)."""
-        return uploaded_painting(source, crop) if isinstance(source, str) else predictor.painting_of(source, crop)
-
-    def identify(payload, top_k, crop=True):
-        found = _readable(payload, lambda source: predictor.identify_found(painting_of(source, bool(crop)),
-                                                                          int(top_k or DEFAULT_TOP_K)))
-        return (None, "", "", None, None) if found is None else _identify_outputs(found, rows, n_artists, served)
-
-    def explain(payload, crop=True):
-        painting = _readable(payload, lambda source: painting_of(source, bool(crop))[0])
-        if painting is None:
-            return None
-        return served.jpeg(plots.overlay_heatmap(painting, predictor.gradcam(painting, crop=False)))
-
+    at (cut out of a photo of it) and where it looked. Returns the folder its output images are served from."""
+    events = IdentifyEvents(predictor, concurrency)
     with gr.Row():
         with gr.Column(scale=1) as input_column:
             image = gr.Image(label="Painting", type="filepath", image_mode=None,
                              sources=["upload", "clipboard"], height=420)
             top_k = gr.Slider(1, 10, value=DEFAULT_TOP_K, step=1, label="Top-k artists")
-            crop = gr.Checkbox(value=True, label="Find the painting in a photo",
+            find = gr.Checkbox(value=True, label="Find the painting in a photo",
                                info="Cut away a frame and the wall around a painting before identifying it")
             seen = gr.Image(label="What the model looked at", interactive=False, height=200,
                             elem_id="model-input")
@@ -126,44 +152,47 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None) -> ServedImag
             card = gr.Markdown(label="Artist", elem_id="artist-card")
             scope = gr.JSON(label="Scope", visible=False)  # for API users: in_scope, scope_score, out_of_scope
         with gr.Column(scale=1):
-            heatmap = gr.Image(label="Where the model looked (Grad-CAM)", interactive=False, height=420,
-                               elem_id="gradcam")
+            heatmap = gr.Image(label="Where the model looked", interactive=False, height=420, elem_id="gradcam")
+    outputs = [label, card, note, seen, scope]
     # user actions only (.input, not .change): example clicks show their cached results instead
-    event = gr.on([image.input, top_k.release, crop.input], identify, inputs=[image, top_k, crop],
-                  outputs=[label, card, note, seen, scope], api_name="predict", preprocess=False,
-                  concurrency_id="model")
-    event.success(explain, inputs=[image, crop], outputs=[heatmap], api_name="explain", preprocess=False,
+    event = gr.on([image.input, top_k.release, find.input], events.identify, inputs=[image, top_k, find],
+                  outputs=outputs, api_name="predict", preprocess=False, concurrency_id="model")
+    event.success(events.explain, inputs=[image, find], outputs=[heatmap], api_name="explain", preprocess=False,
                   concurrency_id="model")
     scope.change(None, inputs=[scope], js=SCOPE_JS, api_visibility="private")
-    image.clear(lambda: (None, "", "", None, None, None), outputs=[label, card, note, seen, scope, heatmap],
-                api_visibility="private")
-    example_files = _examples(examples_dir) if examples_dir else []
-    if example_files:
-        names_by_key = {normalise_name(n): n for n in bundle.artists["name"]}
+    image.clear(lambda: (None, "", "", None, None, None), outputs=outputs + [heatmap], api_visibility="private")
+    if examples_dir and _examples(examples_dir):
         with input_column:
-            gr.Examples([[str(p), DEFAULT_TOP_K] for p in example_files], inputs=[image, top_k],
-                        outputs=[label, card, note, seen, scope, heatmap],
-                        fn=lambda payload, k: (*identify(payload, k), explain(payload)),
-                        cache_examples=True, cache_mode="lazy", preprocess=False,
-                        label="Public-domain paintings from the test split",
-                        example_labels=[names_by_key.get(normalise_name(label_from_filename(p)), p.stem)
-                                        for p in example_files])
-    return served
+            _examples_gallery(events, examples_dir, [image, top_k], outputs + [heatmap])
+    return events.served
 
 
-def _training_tab(bundle) -> tuple[list, callable]:
+def _examples_gallery(events: IdentifyEvents, folder: Path, inputs: list, outputs: list) -> None:
+    """The example paintings under the input, labelled with their painters, answered lazily and cached."""
+    files = _examples(folder)
+    names_by_key = {normalise_name(n): n for n in events.predictor.bundle.artists["name"]}
+    gr.Examples([[str(p), DEFAULT_TOP_K] for p in files], inputs=inputs, outputs=outputs,
+                fn=lambda payload, k: (*events.identify(payload, k), events.explain(payload)),
+                cache_examples=True, cache_mode="lazy", preprocess=False,
+                label="Public-domain paintings from the test split",
+                example_labels=[names_by_key.get(normalise_name(label_from_filename(p)), p.stem) for p in files])
+
+
+def _training_tab(bundle, served: ServedImages) -> tuple[list, callable]:
     """Training: learning curves, class weights, paintings per split, test metrics, confusion matrix.
 
-    Returns the output components and the function that fills them (run when the page loads).
+    Returns the output components and the function that fills them (run when a page loads; worked out at the
+    first load, the confusion matrix drawn once as an image file, so pages share no matplotlib figure).
     """
-    display = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
-    history = bundle.history
-    values = (
-        plots.curves(history, "accuracy"), plots.curves(history, "loss"),
-        plots.class_weights_frame(bundle), plots.paintings_frame(bundle), plots.sources_frame(bundle),
-        plots.metrics_table(bundle.metrics), plots.per_artist_frame(bundle.metrics, display),
-        plots.confusion_figure(bundle.metrics, display),
-    )
+    @functools.cache
+    def values():
+        display = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
+        history = bundle.history
+        return (plots.curves(history, "accuracy"), plots.curves(history, "loss"),
+                plots.class_weights_frame(bundle), plots.paintings_frame(bundle), plots.sources_frame(bundle),
+                plots.metrics_table(bundle.metrics), plots.per_artist_frame(bundle.metrics, display),
+                served.copy(plots.confusion_png(bundle.metrics, display), ".png"))
+
     gr.Markdown("How this model learned, from the files in its bundle (no retraining). "
                 "Steps count epochs across training stages.")
     with gr.Row():
@@ -186,10 +215,10 @@ def _training_tab(bundle) -> tuple[list, callable]:
     sources_plot = gr.BarPlot(x="artist", y="paintings", color="source", sort="-y", x_label_angle=-60,
                               label="Paintings per data folder", show_label=False,
                               height=380, title="Paintings per artist and data folder")
-    confusion_plot = gr.Plot(label="Confusion matrix")
+    confusion_plot = gr.Image(label="Confusion matrix", interactive=False, elem_id="confusion-matrix")
     outputs = [accuracy_plot, loss_plot, weights_plot, paintings_plot, sources_plot, metrics_df, per_artist_plot,
                confusion_plot]
-    return outputs, lambda: values
+    return outputs, values
 
 
 def _results(path: Path | None) -> dict:
@@ -200,22 +229,22 @@ def _results(path: Path | None) -> dict:
 
 
 def build_demo(predictor: Predictor, examples_dir: Path | None = None, results_dir: Path | None = None,
-               quiz_dir: Path | None = None) -> gr.Blocks:
+               quiz_dir: Path | None = None, concurrency: int | None = None) -> gr.Blocks:
     """The whole app for one loaded model (``results_dir``: the JSON results of ``benchmarks/real_world.py`` and
     ``benchmarks/scope.py`` for the About tab, shown when they were measured on this model; ``quiz_dir``: the quiz
-    paintings and their manifest)."""
+    paintings and their manifest; ``concurrency``: requests computed at once, as given to ``launch``)."""
     bundle = predictor.bundle
     quiz = Quiz(predictor, quiz_dir) if quiz_dir else None
     with gr.Blocks(title="Who painted this?", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# Who painted this?\nDrop a painting to see which of {len(bundle.classes)} famous artists "
                     "most likely painted it — and where the network looked.")
         with gr.Tab("Identify"):
-            served = _identify_tab(predictor, examples_dir)
+            served = _identify_tab(predictor, examples_dir, concurrency or usable_cpus())
         if quiz is not None:
             with gr.Tab("Quiz"):
                 quiz_tab(quiz, bundle.artists, served, demo.load)
         with gr.Tab("Training"):
-            training_outputs, training_data = _training_tab(bundle)
+            training_outputs, training_data = _training_tab(bundle, served)
         with gr.Tab("About"):
             results = {name: _results(results_dir / f"{name}.json" if results_dir else None)
                        for name in ("real_world", "scope")}
@@ -224,9 +253,10 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None, results_d
     return demo
 
 
-def launch(demo: gr.Blocks, host: str, port: int, share: bool = False, **kwargs):
-    """Start the app with a bounded queue and an upload size cap."""
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+def launch(demo: gr.Blocks, host: str, port: int, share: bool = False, concurrency: int | None = None, **kwargs):
+    """Start the app with a bounded queue and an upload size cap; ``concurrency`` requests are computed at once (one
+    decodes and crops while another uses the model; default: the cores this process may use)."""
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency or usable_cpus())
     return demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
                        theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=CSS,
                        footer_links=["api", "gradio"], **kwargs)

@@ -46,7 +46,9 @@ class ServedImages:
     def copy(self, data: bytes, suffix: str) -> str:
         """``data`` as a file in the folder, named by its content (so its name tells nothing else); its path."""
         path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}{suffix}"
-        if not path.is_file():
+        try:
+            os.utime(path)  # handed out again: young again, so pruning keeps it
+        except FileNotFoundError:
             staging = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
             staging.write_bytes(data)
             staging.replace(path)

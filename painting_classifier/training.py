@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate, models
-from .bundle import save_bundle, serving_copy
+from .bundle import SUMMARY_KEYS, save_bundle, serving_copy
 from .config import Config, default_cache_dir
 from .data import EXCLUDED, DataError, Dataset, assign_splits, class_weights, scan_sources, tf_image_dataset
 from .features import MIRRORED, HeadFeatures
@@ -317,7 +317,7 @@ def score_run(run: Run) -> dict:
     metrics = _score(run, test) if len(test) else dict(validation)
     metrics["split"] = "test" if len(test) else "val"
     if validation:  # recipes are chosen on these numbers, never on the test split's
-        metrics["validation"] = {k: validation[k] for k in evaluate.SUMMARY_KEYS}
+        metrics["validation"] = {k: validation[k] for k in SUMMARY_KEYS}
         if validation.get("temperature"):
             metrics["temperature"] = validation["temperature"]
     print(f"Test: {evaluate.summary_line(metrics)}")

@@ -46,13 +46,13 @@ def test_about_tab_shows_benchmark_results_of_its_own_model_only(tiny_bundle):
     rows = [{"kind": "clean", "crop": True, "n": 6, "top1": 0.5, "top5": 1.0, "change_vs_clean": 0.0},
             {"kind": "thumbnail", "crop": True, "n": 6, "top1": 0.25, "top5": 0.75, "change_vs_clean": -0.25}]
     own = {"model_sha256": bundle.manifest["model_sha256"], "paintings": "test split", "results": rows}
-    card = model_card(bundle, "tflite", {"real_world": own})
+    card = model_card(bundle, "litert", {"real_world": own})
     assert "256 px thumbnail, strong JPEG | 25.0% | 75.0% | -25.0 |" in card
-    assert "Real-world uploads" not in model_card(bundle, "tflite", {"real_world": {**own, "model_sha256": "another"}})
+    assert "Real-world uploads" not in model_card(bundle, "litert", {"real_world": {**own, "model_sha256": "another"}})
     scope = {"model_sha256": bundle.manifest["model_sha256"], "test_kept": 0.95, "test_paintings": 12,
              "photos": {"rejected": 0.9, "n": 10, "auroc": 0.97}, "other_artists": {"rejected": 0.5, "n": 4, "auroc": 0.8}}
-    assert "rejects 90% of 10 photos (AUROC 0.97)" in model_card(bundle, "tflite", {"scope": scope})
-    assert "Not one of the 4?" not in model_card(bundle, "tflite", {"scope": {**scope, "model_sha256": "another"}})
+    assert "rejects 90% of 10 photos (AUROC 0.97)" in model_card(bundle, "litert", {"scope": scope})
+    assert "Not one of the 4?" not in model_card(bundle, "litert", {"scope": {**scope, "model_sha256": "another"}})
 
 
 @pytest.mark.slow

@@ -3,10 +3,11 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from conftest import ROOT
 from synthetic import make_dataset
@@ -40,7 +41,7 @@ def test_train_reports_progress_and_writes_a_bundle(trained):
     assert "40 paintings of 4 artists" in result.stdout
     assert "Epoch 15/15" in result.stdout or "Epoch 1/15" in result.stdout
     assert "Test: top-1" in result.stdout
-    assert (base / "model" / "model.keras").is_file() and (base / "model" / "manifest.json").is_file()
+    assert {"head.keras", "model.tflite", "manifest.json"} <= {f.name for f in (base / "model").iterdir()}
 
 
 def test_evaluate_on_unseen_paintings_and_on_the_test_split(trained, tmp_path):
@@ -108,6 +109,20 @@ def test_predict_a_folder_to_csv_carries_on_past_an_unreadable_file(trained, tmp
     only_broken = run("-m", "painting_classifier", "predict", "--model", base / "model", "--csv", out,
                       folder / "broken.jpg", check=False)
     assert only_broken.returncode == 1  # nothing could be read
+    run("-m", "painting_classifier", "predict", "--model", base / "model", "--csv", out, folder, "--top-k", "2")
+    table = pd.read_csv(out, keep_default_na=False)
+    assert "top2" in table and all(len(names.split("|")) == 2 for names in table.loc[table["error"] == "", "top2"])
+
+
+def test_plain_predict_says_when_a_picture_is_out_of_scope(trained, tmp_path):
+    base, data, _ = trained
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (128, 128, 3), np.uint8)).save(noise)
+    painting = next((data / "images" / "Claude_Monet").iterdir())
+    printed = run("-m", "painting_classifier", "predict", "--model", base / "model", noise, painting,
+                  "--top-k", "2").stdout.splitlines()
+    assert printed[:2] == [f"# {noise}", printed[1]] and printed[1].startswith("# out of scope: ")
+    assert "closest styles" in printed[1] and len(printed) == 2 + 2 + 1 + 2  # no scope line for the painting
 
 
 @pytest.mark.parametrize("problem", ["no csv", "no images", "no folder"])
@@ -126,10 +141,11 @@ def test_bad_data_is_a_one_line_error(tmp_path, problem):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", [["train.py"], ["-m", "painting_classifier", "evaluate"],
-                                     ["-m", "painting_classifier", "predict"]])
-def test_help_runs(command):
-    assert "--model" in run(*command, "--help").stdout or "--data" in run(*command, "--help").stdout
+@pytest.mark.parametrize("command, option", [(["train.py"], "--data"), (["-m", "painting_classifier", "evaluate"], "--model"),
+                                             (["-m", "painting_classifier", "predict"], "--top-k"),
+                                             (["-m", "painting_classifier", "export"], "--model")])
+def test_help_runs(command, option):
+    assert option in run(*command, "--help").stdout
 
 
 def test_every_option_has_help_text():
@@ -169,3 +185,29 @@ def test_training_only_folder_and_near_duplicates_are_recorded(tmp_path):
     assert sources["more"]["train_only"] and not sources["kaggle"]["train_only"]
     groups = pd.read_csv(model / "near_duplicates.csv")
     assert sorted(groups["source"]) == ["kaggle", "more"]  # the copy and its original
+    assert str(tmp_path) not in (model / "manifest.json").read_text()  # no absolute paths of the training machine
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for folder in (data, more):
+        folder.rename(moved / folder.name)
+    lost = run("-m", "painting_classifier", "evaluate", "--model", model, "--split", "train", "--no-progress",
+               check=False)
+    assert lost.returncode == 2 and "--data-root" in lost.stderr
+    found = run("-m", "painting_classifier", "evaluate", "--model", model, "--split", "train", "--no-progress",
+                "--data-root", moved)  # both folders, training-only included, found by name
+    assert f"({(split['split'] == 'train').sum()} paintings" in found.stdout
+
+
+def test_quiz_images_replaces_its_folder_only_when_the_quiz_is_made(trained, tmp_path):
+    base, data, _ = trained
+    out = tmp_path / "quiz"
+    made = run("-m", "painting_classifier", "quiz-images", "--model", base / "model", "--out", out)
+    files = sorted(f.name for f in out.iterdir())
+    assert "manifest.csv" in files and len(files) > 1 and "quiz paintings" in made.stdout
+    hidden = data.rename(tmp_path / "hidden")  # the paintings cannot be read: the run fails half-way
+    try:
+        failed = run("-m", "painting_classifier", "quiz-images", "--model", base / "model", "--out", out, check=False)
+    finally:
+        hidden.rename(data)
+    assert failed.returncode == 2 and sorted(f.name for f in out.iterdir()) == files
+    assert run("-m", "painting_classifier", "quiz-images", "--model", base / "model", check=False).returncode == 2

