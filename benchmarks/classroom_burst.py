@@ -1,26 +1,25 @@
 """A classroom burst: thirty students send a 12-megapixel phone photo to the app at the same moment.
 
-    python benchmarks/classroom_burst.py [--model assets/model] [--students 30]
+    python benchmarks/classroom_burst.py [--model assets/model] [--students 30] [--runs 3]
 
 One phone photo (4000 x 3000 JPEG, about 2-3 MB: a painting of the sample framed on a wall, or a
-generated one without the sample) is sent by every student at once through the HTTP API of
-``app.py``, started in its own process. Each student is a ``curl`` client doing what a browser does
-(upload, /predict, read the event stream, fetch the preview image), all started together; curl
-keeps the clients' own CPU use small, since they share the machine with the app (with one
-``gradio_client`` per student, the clients used more CPU than the app itself). Reported: the burst's wall
-time per photo against ``Predictor.predict``'s own time per photo on the same file (the ratio
-is the app's overhead), every student's answer time (p50 / max), and that all were answered.
-Writes benchmarks/results/classroom_burst.json.
+generated one without the sample) is sent by every student at once, each as a file of their own (the app
+answers a file it has seen before from memory), through the HTTP API of
+``app.py``, started in its own process. Each student is a ``curl`` client doing what the page does
+(upload, /predict, read the event stream, fetch the preview image, then /explain and its image), all
+started together; curl keeps the clients' own CPU use small, since they share the machine with the app.
+Each run is a burst without /explain and one with it. Reported per run: the burst's wall time per photo,
+against ``Predictor.identify``'s own time per photo on the same file (the ratio is the app's overhead),
+every student's wait (p50 / max), how many were answered and the errors of those that were not; and the
+time per photo with /explain against without. Writes benchmarks/results/classroom_burst.json.
 """
 from __future__ import annotations
 
 import argparse
 import io
 import json
-import os
-import socket
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SAMPLE = ROOT.parent / "shared" / "data" / "best-artworks-sample" / "images"
+
+from app_client import AppFailed, call, cpu_seconds, fetch, start_app, upload, wait_until_serving  # noqa: E402
+from provenance import provenance  # noqa: E402
 
 
 def phone_photo(path: Path) -> Path:
@@ -52,60 +54,44 @@ def phone_photo(path: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def ask(url: str, photo: Path, explain: bool) -> None:
+    """One student, as the page does it: upload, /predict, fetch the preview; then /explain and its image.
+    Raises ``AppFailed`` with what went wrong."""
+    painting = upload(url, photo)
+    label, _card, _note, seen, _scope = call(url, "predict", [painting, 5, True])
+    if not label or not fetch(seen):
+        raise AppFailed("/predict gave no artists or no preview")
+    if explain:
+        (overlay,) = call(url, "explain", [painting, True])
+        if not fetch(overlay):
+            raise AppFailed("/explain gave no image")
 
 
-def wait_for(port: int, server, timeout: float = 180) -> None:
-    """Block until the app answers on ``port`` (or its process ends)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and server.poll() is None:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)  # polling a port that is not open yet
-    raise RuntimeError("the app did not start")
+def photos_of(photo: Path, students: int, folder: Path) -> list[Path]:
+    """One copy of ``photo`` per student, each with different bytes after the image's end (the same picture to
+    decode, but a new file to the app: it recognises a file it has answered before)."""
+    copies = []
+    for i in range(students):
+        copies.append(folder / f"student_{i}.jpg")
+        copies[-1].write_bytes(photo.read_bytes() + f"student {i} {time.time_ns()}".encode())
+    return copies
 
 
-def cpu_seconds(pid: int | None) -> float:
-    """CPU time (user + system) a process has used so far (Linux; ``None``: nothing to measure)."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def curl(*args: str) -> bytes:
-    return subprocess.run(["curl", "-s", "--fail", *args], capture_output=True, check=True).stdout
-
-
-def ask(url: str, photo: Path) -> bool:
-    """One student, as a browser does it: upload the photo, call /predict, read the answer from the event
-    stream, fetch the preview image it names. True when the answer and the image arrived."""
-    path = json.loads(curl("-F", f"files=@{photo}", f"{url}/gradio_api/upload"))[0]
-    body = json.dumps({"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, 5, True]})
-    event = json.loads(curl("-H", "Content-Type: application/json", "-d", body, f"{url}/gradio_api/call/predict"))
-    stream = curl("-N", f"{url}/gradio_api/call/predict/{event['event_id']}").decode()
-    if "event: complete" not in stream:
-        return False
-    label, _, _, seen = json.loads(stream.split("event: complete", 1)[1].split("data:", 1)[1].strip().splitlines()[0])
-    return bool(label) and len(curl("-o", "-", seen["url"])) > 0
-
-
-def burst(url: str, photo: Path, students: int) -> tuple[float, list[float], int]:
-    """(wall seconds, each student's seconds, answers) for ``students`` students asking at the same moment."""
+def burst(url: str, photo: Path, students: int, explain: bool) -> dict:
+    """``students`` students asking at the same moment, each with their own copy of the photo: wall seconds, each
+    one's wait, answers, errors."""
     start_line = threading.Barrier(students + 1)
-    seconds, answers = [0.0] * students, [False] * students
+    seconds, errors = [0.0] * students, [None] * students
+    folder = Path(tempfile.mkdtemp(dir=photo.parent))
+    photos = photos_of(photo, students, folder)
 
     def student(i: int) -> None:
         start_line.wait()
         began = time.perf_counter()
         try:
-            answers[i] = ask(url, photo)
-        except (subprocess.CalledProcessError, ValueError, KeyError, IndexError):
-            answers[i] = False
+            ask(url, photos[i], explain)
+        except (AppFailed, ValueError, KeyError) as error:
+            errors[i] = str(error)[:300]
         seconds[i] = time.perf_counter() - began
 
     threads = [threading.Thread(target=student, args=(i,)) for i in range(students)]
@@ -115,54 +101,57 @@ def burst(url: str, photo: Path, students: int) -> tuple[float, list[float], int
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - began, seconds, sum(answers)
+    wall = time.perf_counter() - began
+    shutil.rmtree(folder)
+    return {"wall_s": round(wall, 2), "app_ms_per_photo": round(1000 * wall / students, 1),
+            "answered": errors.count(None), "errors": sorted({e for e in errors if e}),
+            "student_wait_s": {"p50": round(statistics.median(seconds), 2), "max": round(max(seconds), 2)}}
+
+
+def predictor_ms_per_photo(model: Path, photo: Path, n: int) -> tuple[float, str, str]:
+    """``Predictor.identify``'s own time per photo (after warm-up), its runtime and the model's checksum."""
+    from painting_classifier import Predictor
+
+    predictor = Predictor.from_bundle(model)
+    for _ in range(3):
+        predictor.identify(photo)
+    began = time.perf_counter()
+    for _ in range(n):
+        predictor.identify(photo)
+    return 1000 * (time.perf_counter() - began) / n, predictor.runtime, predictor.bundle.checksum
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
     parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "classroom_burst.json")
     args = parser.parse_args()
 
-    from painting_classifier import Predictor
-
-    workdir = Path(tempfile.mkdtemp())
-    photo = phone_photo(workdir / "phone.jpg")
-    predictor = Predictor.from_bundle(args.model)
-    for _ in range(3):
-        predictor.predict(photo)
-    began = time.perf_counter()
-    for _ in range(args.students):
-        predictor.predict(photo)
-    predictor_each = (time.perf_counter() - began) / args.students
-    runtime = predictor.runtime
-
-    del predictor
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--model", str(args.model), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    photo = phone_photo(Path(tempfile.mkdtemp()) / "phone.jpg")
+    predictor_ms, runtime, checksum = predictor_ms_per_photo(args.model, photo, args.students)
+    server, url = start_app("--model", str(args.model))
+    runs = []
     try:
-        wait_for(port, server)
-        url = f"http://127.0.0.1:{port}"
-        burst(url, photo, 2)  # warm-up: first upload, first queue round
-        server_cpu = cpu_seconds(server.pid)
-        wall, seconds, answered = burst(url, photo, args.students)
-        server_cpu = cpu_seconds(server.pid) - server_cpu
+        wait_until_serving(url, server)
+        burst(url, photo, 2, explain=True)  # warm-up: first upload, first queue round
+        for _ in range(args.runs):
+            cpu = cpu_seconds(server.pid)
+            without = burst(url, photo, args.students, explain=False)
+            with_explain = burst(url, photo, args.students, explain=True)
+            cpu = cpu_seconds(server.pid) - cpu
+            runs.append({"predict": {**without, "ratio_to_predictor": round(without["app_ms_per_photo"] / predictor_ms, 2)},
+                         "predict_and_explain": with_explain,
+                         "explain_ratio": round(with_explain["app_ms_per_photo"] / without["app_ms_per_photo"], 2),
+                         "app_cpu_ms_per_photo": round(1000 * cpu / (2 * args.students), 1)})
     finally:
         server.terminate()
         server.wait()
-    result = {
-        "model": str(args.model), "cpus": os.cpu_count(), "students": args.students, "runtime": runtime,
-        "clients": "curl, one per student (upload, /predict, the preview image)",
-        "photo": {"pixels": "4000x3000", "bytes": photo.stat().st_size},
-        "predictor_ms_per_photo": round(1000 * predictor_each, 1),
-        "app_ms_per_photo": round(1000 * wall / args.students, 1),
-        "ratio": round(wall / args.students / predictor_each, 2),
-        "answered": answered,
-        "app_cpu_ms_per_photo": round(1000 * server_cpu / args.students, 1),
-        "student_wait_s": {"p50": round(statistics.median(seconds), 2), "max": round(max(seconds), 2)},
-    }
+    result = {**provenance(checksum, runs=args.runs), "model": str(args.model), "students": args.students,
+              "runtime": runtime, "clients": "curl, one per student (upload, /predict, preview; then /explain, image)",
+              "photo": {"pixels": "4000x3000", "bytes": photo.stat().st_size},
+              "predictor_ms_per_photo": round(predictor_ms, 1), "bursts": runs}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))

@@ -18,6 +18,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
 BINS = [(1, 5), (6, 10), (11, 20), (21, 50), (51, 10_000)]
 
 
@@ -55,7 +58,8 @@ def main() -> None:
         }
         print(bundle, json.dumps(rows[str(bundle)], indent=1))
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        checksums = ",".join(json.loads((b / "manifest.json").read_text())["model_sha256"] for b in args.bundles)
+        args.json.write_text(json.dumps({**provenance(checksums, runs=1), "bundles": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
 
 
 def main() -> None:
@@ -49,7 +52,7 @@ def main() -> None:
         error = np.abs(np.array(crop.box) - np.array(box)).max()
         errors.append(int(error))
         frame_kept += int(error > 10)
-    result = {"paintings": len(files), "false_crops_on_clean": int(false_crops), "missed_on_wall": missed,
+    result = {**provenance(None, runs=1), "paintings": len(files), "false_crops_on_clean": int(false_crops), "missed_on_wall": missed,
               "box_error_px": {"median": float(np.median(errors)), "p90": float(np.percentile(errors, 90)),
                                "max": int(max(errors))},
               "more_than_10px_off (frame kept)": frame_kept,

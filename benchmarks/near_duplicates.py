@@ -22,6 +22,9 @@ from PIL import Image, ImageEnhance
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
 THRESHOLDS = (0.7, 0.75, 0.8, 0.85, 0.9)
 
 
@@ -71,7 +74,7 @@ def main() -> None:
                     for k in sorted(set(kinds))})
         rows.append(row)
         print(row)
-    result = {"paintings": len(files), "copies": len(copy_files), "default": Config().duplicate_similarity,
+    result = {**provenance(None, runs=1), "paintings": len(files), "copies": len(copy_files), "default": Config().duplicate_similarity,
               "rows": rows}
     out = ROOT / "benchmarks" / "results" / "near_duplicates.json"
     out.write_text(json.dumps(result, indent=1))

@@ -21,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
 
 
 def measure(mode: str, data: str, n: int, size: int) -> dict:
@@ -81,8 +84,8 @@ def main() -> None:
             print(rows[-1], file=sys.stderr)
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    (results / "pipeline_memory.json").write_text(json.dumps({"cpus": os.cpu_count(), "rows": rows}, indent=1))
-    print(f"| paintings | approach | images/s | peak RSS (MB) | RSS growth while loading (MB) |")
+    (results / "pipeline_memory.json").write_text(json.dumps({**provenance(None, runs=1), "rows": rows}, indent=1))
+    print("| paintings | approach | images/s | peak RSS (MB) | RSS growth while loading (MB) |")
     print("|---|---|---|---|---|")
     for r in rows:
         speed = r["images_per_s"] if r["mode"] == "original" else (

@@ -28,6 +28,10 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
+
 KINDS = ("clean", "wall", "bw", "thumbnail", "detail", "phone", "screenshot", "rotated", "glare")
 WALL_COLOURS = [(236, 232, 220), (214, 222, 226), (190, 170, 150), (120, 130, 125), (245, 245, 240), (170, 60, 50)]
 FRAME_COLOURS = [(92, 60, 34), (30, 28, 26), (180, 150, 80), (235, 230, 220), (120, 86, 50)]
@@ -177,14 +181,14 @@ def run_kind(predictor, files: list[Path], artists: list[str], kind: str, crop: 
     for path, artist in zip(files, artists):
         upload, box = make_upload(path, kind)
         start = time.perf_counter()
-        found = predictor.identify(upload, top_k=5, crop=crop)
+        found = predictor.identify(upload, top_k=5, find=crop)
         seconds.append(time.perf_counter() - start)
         names = [name for name, _ in found.ranked]
         top1 += names[0] == artist
         top5 += artist in names
         cropped += found.crop is not None
         if box is not None:  # the crop's coordinates are the decoded image's, maybe at reduced scale
-            scale = found.image_size[0] / Image.open(io.BytesIO(upload)).width
+            scale = found.found.image_size[0] / Image.open(io.BytesIO(upload)).width
             ious.append(box_iou(found.crop.box, [c * scale for c in box]) if found.crop is not None else 0.0)
     n = max(1, len(files))
     row = {"kind": kind, "crop": crop, "n": len(files), "top1": round(top1 / n, 4), "top5": round(top5 / n, 4),
@@ -218,7 +222,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for row in rows:
         row["change_vs_clean"] = None if clean is None else round(row["top1"] - clean, 4)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"bundle": str(args.bundle), "model_sha256": predictor.bundle.manifest["model_sha256"],
+    args.json.write_text(json.dumps({**provenance(predictor.bundle.checksum, runs=1), "bundle": str(args.bundle),
                                      "paintings": args.data and str(args.data) or f"{args.split} split",
                                      "runtime": predictor.runtime, "results": rows}, indent=1))
     return rows

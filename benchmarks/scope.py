@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from provenance import provenance  # noqa: E402
+
 
 def identified(predictor, images: list) -> pd.DataFrame:
     """Scope score, in-scope flag and top probability of each image."""
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
     parser.add_argument("--other", type=Path, default=ROOT.parent / "shared" / "data" / "not-the-50")
-    parser.add_argument("--data-root", type=Path, help="where the bundle's first data folder lives now")
+    parser.add_argument("--data-root", type=Path, help="where the bundle's data folders live now")
     parser.add_argument("--no-uploads", action="store_true", help="skip the real-world uploads of the test split")
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "scope.json")
     args = parser.parse_args(argv)
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
     catalogue = pd.read_csv(args.other / "images.csv")
     outside = identified(predictor, [args.other / f for f in catalogue["file"]])
     outside["group"] = catalogue["group"].to_numpy()
-    report = {"bundle": str(args.bundle), "model_sha256": bundle.manifest["model_sha256"],
+    report = {**provenance(bundle.checksum, runs=1), "bundle": str(args.bundle),
               "threshold": bundle.scope.threshold, "test_paintings": len(paintings),
               "test_kept": float(paintings["in_scope"].mean()),
               "photos": against(paintings, outside[outside["group"] == "photos"]),

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from provenance import provenance  # noqa: E402
+
 from real_world import KINDS, make_upload  # noqa: E402
 
 UPLOADS_VERSION = "2"  # bump when real_world.py changes an upload kind or the serving path changes
@@ -35,10 +37,10 @@ class UploadVariant:
 
     def load(self, path: str, sha1: str, size: int) -> np.ndarray:
         from painting_classifier.images import resize_square
-        from painting_classifier.predict import painting_in
+        from painting_classifier.predict import found_painting
 
         upload, _ = make_upload(Path(path), self.kind)
-        return resize_square(painting_in(upload, size, self.crop)[0], size)
+        return resize_square(found_painting(upload, size, self.crop).painting, size)
 
 
 def scores(bundle_path: Path, split: str, kinds: list[str], source: str | None = None) -> dict:
@@ -87,7 +89,9 @@ def main() -> None:
                                 "kinds": scores(bundle, args.split, args.kinds.split(","), args.source)}
         print(bundle, json.dumps(results[str(bundle)]), flush=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"split": args.split, "source": args.source, "results": results}, indent=1))
+    checksums = ",".join(json.loads((b / "manifest.json").read_text())["model_sha256"] for b in args.bundles)
+    args.json.write_text(json.dumps({**provenance(checksums, runs=1), "split": args.split, "source": args.source,
+                                     "results": results}, indent=1))
 
 
 if __name__ == "__main__":
