@@ -23,7 +23,8 @@ def test_shipped_bundle_is_complete_and_small(predictor):
     bundle = predictor.bundle
     assert len(bundle.classes) == 50
     assert sum(f.stat().st_size for f in MODEL.iterdir()) < 20 * 1024 * 1024
-    for name in ("manifest.json", "artists.csv", "history.csv", "split.csv", "metrics.json", "skipped.csv", "scope.npz"):
+    for name in ("manifest.json", "artists.csv", "history.csv", "split.csv", "metrics.json", "skipped.csv", "scope.npz",
+                 "model.tflite", "head.keras"):
         assert (MODEL / name).is_file()
     assert bundle.metrics["split"] == "test" and bundle.metrics["n_images"] > 100
     assert bundle.manifest["config"] == {**bundle.manifest["config"], "backbone": "lite0"}
@@ -74,3 +75,12 @@ def test_reported_test_metrics_reproduce(tmp_path):
     saved = load_bundle(MODEL).metrics
     for key in ("top1", "top5", "balanced_accuracy", "macro_f1", "mean_confidence", "n_images"):
         assert again[key] == pytest.approx(saved[key], abs=1e-6), key
+
+
+def test_no_committed_file_is_over_10_mb():
+    """Hugging Face Spaces refuse files over 10 MB without Git LFS."""
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    sizes = {name: (ROOT / name).stat().st_size for name in files.split("\0") if name and (ROOT / name).is_file()}
+    assert len(sizes) > 100 and max(sizes.values()) <= 10 * 1024 * 1024, max(sizes, key=sizes.get)
