@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .images import load_array, load_rgb
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 SHUFFLE_BUFFER = 256  # images held for per-epoch reshuffling (the file order is shuffled once up front)
 ARTIST_COLUMNS = ["name", "years", "genre", "nationality", "bio", "wikipedia"]
 

@@ -1,5 +1,6 @@
 """Turning any image file or upload into the uint8 RGB array the model takes.
 
+Reads what Pillow reads, and HEIC/HEIF (phone photos) through ``pillow-heif``, with the same size caps.
 Training (through ``tf.data``) and serving (``Predictor``) both call
 :func:`load_rgb` + :func:`resize_square`, so a painting is seen the same way in both.
 """
@@ -10,7 +11,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+pillow_heif.register_heif_opener()  # iPhones save photos as HEIC
 
 # Decompression-bomb guard: pixels we are willing to decode. JPEGs larger than
 # this are still fine when libjpeg can decode them at 1/2..1/8 scale.

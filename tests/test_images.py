@@ -98,3 +98,17 @@ def test_empty_file_and_truncated_jpeg(tmp_path):
     whole = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)), "JPEG")
     with pytest.raises(ValueError, match="cannot be decoded"):
         load_array(whole[: len(whole) // 2], 8)
+
+
+def test_an_iphone_heic_photo_is_read_upright_with_the_same_size_caps(monkeypatch):
+    photo = Image.new("RGB", (120, 80), (200, 30, 30))
+    photo.paste((20, 30, 200), (0, 0, 60, 80))  # left half blue
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # taken with the phone turned: display rotated 90° clockwise
+    photo.save(buffer, format="HEIF", exif=exif.tobytes(), quality=90)
+    decoded = load_rgb(buffer.getvalue())
+    assert decoded.size == (80, 120)  # upright
+    monkeypatch.setattr("painting_classifier.images.MAX_DECODED_PIXELS", 50 * 50)
+    with pytest.raises(ValueError, match="too large"):
+        load_rgb(buffer.getvalue())
