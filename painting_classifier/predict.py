@@ -22,8 +22,12 @@ from .bundle import Bundle, load_bundle
 from .cpus import usable_cpus
 from .crop import Crop, cut_out, find_painting
 from .explain import explanation_map
+from .finder import candidate_crops
 from .images import load_rgb, resize_square
 from .runtime import ModelOutputs, serving_model
+
+
+SEARCH_MARGIN = 0.5  # scope-score margin above the threshold under which a photo is searched (benchmarks/museum_photos.py)
 
 
 @dataclass
@@ -33,6 +37,7 @@ class FoundPainting:
     painting: Image.Image  # the painting cut out of the image, or all of it
     crop: Crop | None  # where it was found in the image (None: the whole image)
     image_size: tuple[int, int]  # width and height of the image as decoded (the crop's coordinates)
+    image: Image.Image | None = None  # the image as decoded, to search for the painting in (None: not kept)
 
 
 def found_painting(image, side: int, find: bool = True) -> FoundPainting:
@@ -46,12 +51,12 @@ def found_painting(image, side: int, find: bool = True) -> FoundPainting:
     rgb = load_rgb(image, min_side=side)
     crop = find_painting(rgb) if find else None
     if crop is None:
-        return FoundPainting(rgb, None, rgb.size)
+        return FoundPainting(rgb, None, rgb.size, rgb)
     if min(crop.size) < side:
         sharper = load_rgb(image, min_side=math.ceil(min(rgb.size) * side / min(crop.size)))
         if sharper.width > rgb.width:
             crop, rgb = Crop(crop.corners * (sharper.width / rgb.width)), sharper
-    return FoundPainting(cut_out(rgb, crop), crop, rgb.size)
+    return FoundPainting(cut_out(rgb, crop), crop, rgb.size, rgb)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class Predictor:
         self.names = bundle.display_names
         self.find = find
         self.scope = bundle.scope
+        self.search_margin = SEARCH_MARGIN
         self.model, self.runtime = serving_model(bundle, runtime, cache_dir)
         if warm_up:
             self.model(np.zeros((2 if self.tta else 1, self.input_size, self.input_size, 3), np.float32))
@@ -137,13 +143,38 @@ class Predictor:
 
     def identify(self, image, top_k: int = 5, find: bool | None = None) -> Identification:
         """The ``top_k`` most likely artists for ``image``, whether it is in scope (a painting by one of the
-        artists), the painting the model was shown and where the model looked."""
-        return self.identify_found(self.found_painting(image, find), top_k)
+        artists), the painting the model was shown and where the model looked. With ``find`` (default:
+        ``self.find``), a photo in which the painting is not plainly found is searched (``search``)."""
+        found = self.found_painting(image, find)
+        first = self.identify_found(found, top_k)
+        return self.search(first, top_k) if self.needs_search(first, find) else first
 
     def identify_found(self, found: FoundPainting, top_k: int = 5) -> Identification:
-        """``identify`` for a painting already found (the app decodes an upload once)."""
+        """``identify`` for a painting already found, without a search."""
         pixels = resize_square(found.painting, self.input_size)
         return self._identification(pixels, self._outputs_of(pixels[None]), 0, top_k, found)
+
+    def needs_search(self, first: Identification, find: bool | None = None) -> bool:
+        """Whether to search a photo for its painting: the crop finder is on, the model has a scope score to choose
+        with, and the first look found a frame, or no clear painting by one of the artists (a scope score less than
+        ``search_margin`` above the threshold: a selfie's faces often pass the threshold itself)."""
+        return bool((self.find if find is None else find) and self.scope is not None and first.found.image is not None
+                    and (first.crop is not None or first.scope_score < self.scope.threshold + self.search_margin))
+
+    def search(self, first: Identification, top_k: int = 5) -> Identification:
+        """The photo's candidate regions (``finder.py``) through the model in one batch; the identification of the
+        one most like a painting by one of the artists (highest scope score), ``first`` included."""
+        image = first.found.image
+        candidates = candidate_crops(image, first.crop)
+        paintings = [cut_out(image, crop) for _, crop in candidates]
+        pixels = np.stack([resize_square(painting, self.input_size) for painting in paintings])
+        outputs = self._outputs_of(pixels)
+        scores = self.scope.scores(outputs.features, outputs.probabilities)
+        best = int(np.argmax(scores))
+        if scores[best] <= first.scope_score:
+            return first
+        found = FoundPainting(paintings[best], candidates[best][1], first.found.image_size, image)
+        return self._identification(pixels[best], outputs, best, top_k, found)
 
     def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
                       find: bool | None = None) -> Iterator[Identification | ValueError]:

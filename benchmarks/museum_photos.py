@@ -1,0 +1,109 @@
+"""Museum photos: real visitors' photos and synthetic museum scenes, with the painting search on and off.
+
+    python benchmarks/museum_photos.py [--model assets/model] [--split val|test] [--scenes 120]
+                                       [--margins 0,0.5,1,1.5]
+
+Measured through ``Predictor.identify`` as the app does it:
+
+- ``../shared/data/museum-photos-dev`` (15 real photos: selfies and walls at MoMA);
+- synthetic scenes (``museum_scenes.py``: gilt frames, walls, spotlights, neighbours, visitors, slant) made
+  from the bundle's ``--split`` paintings, each with its neighbours drawn from the same split;
+- the same paintings as clean files ("a painting that fills the picture must never get worse").
+
+For each search margin (``Predictor.search_margin``: how far above the scope threshold a first look must be
+to skip the search), top-1 and top-5 of each set, how often the search ran, and the time per photo.
+Choose the margin on ``--split val``; report ``--split test`` once. Writes
+benchmarks/results/museum_photos_<split>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "data" / "museum-photos-dev"
+
+
+def scored(predictor, images: list, artists: list[str], find: bool) -> dict:
+    """Top-1, top-5, searched share and time per image of ``images`` (paths or PIL images)."""
+    top1 = top5 = searched = 0
+    seconds = []
+    for image, artist in zip(images, artists):
+        start = time.perf_counter()
+        found = predictor.identify(image, top_k=5, find=find)
+        seconds.append(time.perf_counter() - start)
+        names = [name for name, _ in found.ranked]
+        top1, top5 = top1 + (names[0] == artist), top5 + (artist in names)
+        searched += found.crop is not None and find
+    n = max(1, len(artists))
+    return {"n": len(artists), "top1": round(top1 / n, 4), "top5": round(top5 / n, 4),
+            "cropped": round(searched / n, 4), "ms_p50": round(1000 * statistics.median(seconds), 1)}
+
+
+def scenes_of(files: list[Path], n: int) -> list[Image.Image]:
+    """``n`` synthetic museum photos of the first ``n`` files (neighbours: the next files)."""
+    from painting_classifier.images import load_rgb
+    from painting_classifier.museum_scenes import museum_scene
+
+    photos = []
+    for i, file in enumerate(files[:n]):
+        rng = np.random.default_rng(i)
+        others = [load_rgb(files[(i + k) % len(files)], min_side=256) for k in (1, 2)]
+        photos.append(museum_scene(load_rgb(file, min_side=768), rng, others).photo)
+    return photos
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--split", default="val", choices=("val", "test"))
+    parser.add_argument("--scenes", type=int, default=120)
+    parser.add_argument("--margins", default="0,0.5,1,1.5")
+    parser.add_argument("--dev", type=Path, default=DEV)
+    parser.add_argument("--data-root", type=Path)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+
+    from painting_classifier import Predictor
+
+    predictor = Predictor.from_bundle(args.model)
+    bundle = predictor.bundle
+    display = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
+    part = bundle.split[bundle.split["split"] == args.split].sample(frac=1, random_state=0)
+    files, artists = bundle.files(part, args.data_root), [display[a] for a in part["artist"]]
+    scenes = scenes_of(files, args.scenes)
+    sets = {"clean": (files, artists), "scenes": (scenes, artists[:len(scenes)])}
+    if (args.dev / "images.csv").is_file():
+        catalogue = pd.read_csv(args.dev / "images.csv")
+        sets["museum_photos_dev"] = ([args.dev / f for f in catalogue["file"]], list(catalogue["artist"]))
+    rows = [{"margin": None, "search": False, **{name: scored(predictor, images, names, find=False)
+                                                   for name, (images, names) in sets.items()}}]
+    print(json.dumps(rows[-1]), flush=True)
+    for margin in (float(m) for m in args.margins.split(",")):
+        predictor.search_margin = margin
+        rows.append({"margin": margin, "search": True, **{name: scored(predictor, images, names, find=True)
+                                                          for name, (images, names) in sets.items()}})
+        print(json.dumps(rows[-1]), flush=True)
+    report = {**provenance(bundle.checksum, runs=1), "model": str(args.model), "split": args.split,
+              "scenes": len(scenes), "rows": rows}
+    out = args.json or ROOT / "benchmarks" / "results" / f"museum_photos_{args.split}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()

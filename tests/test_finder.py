@@ -1,0 +1,61 @@
+"""The painting finder on generated museum scenes: frames cut, visitors left out, full-frame paintings untouched."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from painting_classifier.crop import Crop
+from painting_classifier.finder import candidate_crops, cut_in
+from painting_classifier.museum_scenes import museum_scene
+from synthetic import paint
+
+
+def iou(a, b) -> float:
+    left, top, right, bottom = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0, right - left) * max(0, bottom - top)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def a_painting(seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(paint("checkerboard", 300, rng)).resize((300, 220))
+
+
+def test_cutting_in_moves_every_side_inwards_by_its_share():
+    crop = Crop(np.array([[100, 50], [300, 50], [300, 150], [100, 150]], np.float32))
+    assert cut_in(crop, 0.1).box == (120, 60, 280, 140)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_some_candidate_is_the_painting_without_its_gilt_frame(seed):
+    scene = museum_scene(a_painting(seed), np.random.default_rng(seed), selfie=False)
+    boxes = [crop.box for _, crop in candidate_crops(scene.photo)]
+    assert max(iou(box, scene.box) for box in boxes) > 0.6
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_selfie_has_a_candidate_above_the_visitors_faces(seed):
+    scene = museum_scene(a_painting(seed), np.random.default_rng(seed), selfie=True)
+    faces_from = 0.45 * scene.photo.height  # the visitors' heads start below this (museum_scenes.visitors)
+    above = [crop.box for _, crop in candidate_crops(scene.photo) if crop.box[3] <= faces_from + 0.15 * scene.photo.height]
+    assert above and max(iou(box, scene.box) for box in above) > 0.25
+
+
+def test_scenes_are_reproducible_and_the_painting_lies_inside_the_photo():
+    first = museum_scene(a_painting(0), np.random.default_rng(3))
+    again = museum_scene(a_painting(0), np.random.default_rng(3))
+    assert np.array_equal(np.asarray(first.photo), np.asarray(again.photo)) and first.box == again.box
+    left, top, right, bottom = first.box
+    assert 0 <= left < right <= first.photo.width and 0 <= top < bottom <= first.photo.height
+
+
+@pytest.mark.slow
+def test_a_painting_that_fills_the_picture_never_gets_worse(tiny_bundle, styles_dataset):
+    from painting_classifier import Predictor
+
+    predictor = Predictor.from_bundle(tiny_bundle)
+    test = predictor.bundle.split[predictor.bundle.split["split"] == "test"]
+    threshold = predictor.bundle.scope.threshold + predictor.search_margin
+    for path in predictor.bundle.files(test):
+        plain, found = predictor.identify(path, find=False), predictor.identify(path)
+        assert found.ranked[0][0] == plain.ranked[0][0]
+        assert found.crop is None or plain.scope_score < threshold  # searched only when not plainly a painting
