@@ -28,6 +28,7 @@ from .runtime import ModelOutputs, serving_model
 
 
 SEARCH_MARGIN = 0.5  # scope-score margin above the threshold under which a photo is searched (benchmarks/museum_photos.py)
+SEARCH_CONFIDENCE = 1.0  # margin a region found by the search must clear to overrule a first look out of scope
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Predictor:
         self.find = find
         self.scope = bundle.scope
         self.search_margin = SEARCH_MARGIN
+        self.search_confidence = SEARCH_CONFIDENCE
         self.model, self.runtime = serving_model(bundle, runtime, cache_dir)
         if warm_up:
             self.model(np.zeros((2 if self.tta else 1, self.input_size, self.input_size, 3), np.float32))
@@ -163,7 +165,9 @@ class Predictor:
 
     def search(self, first: Identification, top_k: int = 5) -> Identification:
         """The photo's candidate regions (``finder.py``) through the model in one batch; the identification of the
-        one most like a painting by one of the artists (highest scope score), ``first`` included."""
+        one most like a painting by one of the artists (highest scope score), ``first`` included. A region overrules
+        a first look that was out of scope only when its scope score clears the threshold by ``search_confidence``:
+        some part of any photo looks a little like a painting."""
         image = first.found.image
         candidates = candidate_crops(image, first.crop)
         paintings = [cut_out(image, crop) for _, crop in candidates]
@@ -171,7 +175,8 @@ class Predictor:
         outputs = self._outputs_of(pixels)
         scores = self.scope.scores(outputs.features, outputs.probabilities)
         best = int(np.argmax(scores))
-        if scores[best] <= first.scope_score:
+        confident = scores[best] >= self.scope.threshold + self.search_confidence
+        if scores[best] <= first.scope_score or not (first.in_scope or confident):
             return first
         found = FoundPainting(paintings[best], candidates[best][1], first.found.image_size, image)
         return self._identification(pixels[best], outputs, best, top_k, found)

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
-from . import plots
+from . import plots, region
 from .cards import artist_card, confidence_note, model_card, scope_note
 from .cpus import usable_cpus
 from .data import label_from_filename, normalise_name
@@ -27,6 +28,9 @@ DEFAULT_TOP_K = 5
 MAX_TOP_K = 50
 QUEUE_SIZE = 64
 MAX_UPLOAD = "25mb"
+FIRST_CORNER = "Tap one corner of the painting on your photo."
+SECOND_CORNER = "Now tap the opposite corner."
+BOX_USED = "Identified the painting in your box. Tap two corners again to try another."
 SEEN_SIDE = 320  # long side of the "what the model looked at" preview
 OVERLAY_SIDE = 640  # long side of the "where the model looked" overlay
 CSS = ".out-of-scope { opacity: 0.5; }"
@@ -129,8 +133,37 @@ class IdentifyEvents:
 
     def explain(self, payload, find=True):
         found = _readable(payload, lambda source: self.identified(source, bool(find)))
-        heat = None if found is None else self.predictor.explanation(found)
+        return None if found is None else self.overlay_of(found)
+
+    def overlay_of(self, found) -> str | None:
+        heat = self.predictor.explanation(found)
         return None if heat is None else self.served.jpeg(overlay(found.painting, heat, max_side=OVERLAY_SIDE))
+
+    def region_photo(self, payload):
+        """The uploaded photo to draw a box on, and a fresh drawing state."""
+        photo = _readable(payload, region.shown_photo)
+        if photo is None:
+            return None, None, FIRST_CORNER
+        shown = self.served.jpeg(photo)
+        return shown, {"photo": shown, "corner": None}, FIRST_CORNER
+
+    def region_tap(self, shown, drawing, top_k, tap: gr.SelectData):
+        """A tap on the photo: the first marks a corner; the second closes the box and identifies what is in it."""
+        if not shown or not drawing:
+            raise gr.Error("Upload a photo first.", title="No photo")
+        clean = drawing["photo"]  # the photo without the marks drawn on what is shown
+        photo = Image.open(clean).convert("RGB")
+        corner = tuple(int(v) for v in tap.index)
+        if not drawing.get("corner"):
+            return (self.served.jpeg(region.with_box(photo, corner=corner)), {"photo": clean, "corner": corner},
+                    SECOND_CORNER, *[gr.skip()] * 6)
+        try:
+            box = region.box_of(tuple(drawing["corner"]), corner, photo.size)
+        except ValueError as error:
+            raise gr.Error(f"{str(error)[0].upper()}{str(error)[1:]}.", title="Box too small") from None
+        found = self.predictor.identify(photo.crop(box), top_k=self.n_artists, find=False)
+        return (self.served.jpeg(region.with_box(photo, box)), {"photo": clean, "corner": None}, BOX_USED,
+                *self.outputs(found, _top_k(top_k)), self.overlay_of(found))
 
 
 def _identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: int) -> ServedImages:
@@ -146,6 +179,11 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: 
                                info="Cut away a frame and the wall around a painting before identifying it")
             seen = gr.Image(label="What the model looked at", interactive=False, height=200,
                             elem_id="model-input")
+            with gr.Accordion("Not the right region? Draw the painting's box", open=False, elem_id="region-box"):
+                hint = gr.Markdown(FIRST_CORNER, elem_id="region-hint")
+                shown = gr.Image(label="Your photo", interactive=False, height=360, type="filepath",
+                                 elem_id="region-photo")
+                drawing = gr.State(None)
         with gr.Column(scale=1):
             note = gr.Markdown(label="Note", elem_id="confidence-note")
             label = gr.Label(label="Most likely artists", elem_id="prediction")
@@ -159,6 +197,10 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: 
                   outputs=outputs, api_name="predict", preprocess=False, concurrency_id="model")
     event.success(events.explain, inputs=[image, find], outputs=[heatmap], api_name="explain", preprocess=False,
                   concurrency_id="model")
+    image.input(events.region_photo, inputs=[image], outputs=[shown, drawing, hint], preprocess=False,
+                api_visibility="private")
+    shown.select(events.region_tap, inputs=[shown, drawing, top_k], outputs=[shown, drawing, hint, *outputs, heatmap],
+                 api_visibility="private", concurrency_id="model")
     scope.change(None, inputs=[scope], js=SCOPE_JS, api_visibility="private")
     image.clear(lambda: (None, "", "", None, None, None), outputs=outputs + [heatmap], api_visibility="private")
     if examples_dir and _examples(examples_dir):

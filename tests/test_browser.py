@@ -1,4 +1,5 @@
 """A real browser (Debian's Chromium via Playwright) uses `python app.py` like a visitor would."""
+import io
 import os
 import re
 import shutil
@@ -119,3 +120,73 @@ def test_visitor_identifies_a_painting_plays_the_quiz_and_reads_the_training_tab
     started = log.read_text()
     assert "Running on local URL" in started
     assert not any(noise in started for noise in ("cuInit", "oneDNN", "absl::", "XNNPACK")), started[:2000]
+
+
+def served_bytes(page, selector: str) -> bytes:
+    with urllib.request.urlopen(urllib.parse.urljoin(page.url, page.locator(selector).get_attribute("src")),
+                                timeout=10) as response:
+        return response.read()
+
+
+def shown_picture(img) -> tuple[float, float, float, float]:
+    """Where the picture itself is inside an <img> that fits it into its box (left, top, width, height)."""
+    box = img.bounding_box()
+    natural = img.evaluate("el => [el.naturalWidth, el.naturalHeight]")
+    scale = min(box["width"] / natural[0], box["height"] / natural[1], 1)
+    width, height = natural[0] * scale, natural[1] * scale
+    return box["x"] + (box["width"] - width) / 2, box["y"] + (box["height"] - height) / 2, width, height
+
+
+def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(served_app, tmp_path):
+    """Two paintings side by side in one photo: tapping two opposite corners around each names its painter."""
+    import numpy as np
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    from synthetic import paint
+
+    url, log = served_app
+    rng = np.random.default_rng(11)
+    photo = Image.new("RGB", (420, 200), (235, 235, 230))
+    checkerboard, stripes = paint("checkerboard", 180, rng), paint("vertical stripes", 180, rng)
+    photo.paste(Image.fromarray(checkerboard), (10, 10))
+    photo.paste(Image.fromarray(stripes), (230, 10))
+    path = tmp_path / "two paintings.png"
+    photo.save(path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+            page.goto(url)
+            page.locator("input[type=file]").first.set_input_files(str(path))
+            expect(page.locator("#artist-card h3")).to_be_visible(timeout=60_000)
+            page.get_by_text("Not the right region? Draw the painting's box").click()
+            region = page.locator("#region-photo img")
+            expect(region).to_be_visible(timeout=30_000)
+            answers = []
+            for (x0, x1), painting in (((0.57, 0.97), stripes), ((0.03, 0.43), checkerboard)):
+                region.scroll_into_view_if_needed()
+                left, top, width, height = shown_picture(region)
+                page.mouse.click(left + x0 * width, top + 0.07 * height)
+                expect(page.locator("#region-hint")).to_contain_text("Now tap the opposite corner", timeout=30_000)
+                left, top, width, height = shown_picture(region)
+                page.mouse.click(left + x1 * width, top + 0.93 * height)
+                expect(page.locator("#region-hint")).to_contain_text("Identified the painting in your box",
+                                                                      timeout=30_000)
+                seen = Image.open(io.BytesIO(served_bytes(page, "#model-input img"))).convert("RGB")
+                colour = np.asarray(seen).astype(np.float32).reshape(-1, 3).mean(axis=0)
+                distances = [np.abs(colour - p.astype(np.float32).reshape(-1, 3).mean(axis=0)).sum()
+                             for p in (painting, checkerboard if painting is stripes else stripes)]
+                assert distances[0] < distances[1]  # the model looked at the painting in the box
+                answers.append(page.locator("#artist-card h3").inner_text())
+            assert answers[0] != answers[1]
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+            page.screenshot(path=str(SCREENSHOTS / "region_phone.png"), full_page=True)
+        except AssertionError:
+            page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
+            print(log.read_text()[-3000:])
+            raise
+        finally:
+            browser.close()

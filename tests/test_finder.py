@@ -59,3 +59,12 @@ def test_a_painting_that_fills_the_picture_never_gets_worse(tiny_bundle, styles_
         plain, found = predictor.identify(path, find=False), predictor.identify(path)
         assert found.ranked[0][0] == plain.ranked[0][0]
         assert found.crop is None or plain.scope_score < threshold  # searched only when not plainly a painting
+
+
+def test_two_taps_make_a_box_in_any_order_inside_the_photo():
+    from painting_classifier.region import box_of
+
+    assert box_of((300, 40), (100, 200), (400, 300)) == (100, 40, 300, 200)
+    assert box_of((-20, -5), (500, 400), (400, 300)) == (0, 0, 400, 300)
+    with pytest.raises(ValueError, match="tap two opposite corners"):
+        box_of((100, 100), (105, 300), (400, 300))
