@@ -11,7 +11,10 @@ Measured through ``Predictor.identify`` as the app does it:
 - the same paintings as clean files ("a painting that fills the picture must never get worse").
 
 For each search margin (``Predictor.search_margin``: how far above the scope threshold a first look must be
-to skip the search), top-1 and top-5 of each set, how often the search ran, and the time per photo.
+to skip the search), top-1 and top-5 of each set, how often the search ran, and the time per photo. With
+``--confidences``, also how far above the threshold a region must score to overrule a first look out of scope
+(``Predictor.search_confidence``), against the share of photos and other artists' paintings in the development
+half (even rows) of not-the-50 that stay rejected.
 Choose the margin on ``--split val``; report ``--split test`` once. Writes
 benchmarks/results/museum_photos_<split>.json.
 """
@@ -53,6 +56,28 @@ def scored(predictor, images: list, artists: list[str], find: bool) -> dict:
             "cropped": round(searched / n, 4), "ms_p50": round(1000 * statistics.median(seconds), 1)}
 
 
+def rejected(predictor, folder: Path) -> dict:
+    """Shares of the development half (even rows) of not-the-50 called out of scope, per group."""
+    catalogue = pd.read_csv(folder / "images.csv").iloc[::2]
+    out = np.array([not predictor.identify(folder / f).in_scope for f in catalogue["file"]])
+    return {group: round(float(out[(catalogue["group"] == group).to_numpy()].mean()), 4)
+            for group in ("photos", "other_art")}
+
+
+def confidence_sweep(predictor, sets: dict, confidences: list[float], not_the_50: Path) -> list[dict]:
+    """For each ``search_confidence``: top-1 on the photo sets and the share of not-the-50 still rejected."""
+    rows = []
+    for confidence in confidences:
+        predictor.search_confidence = confidence
+        row = {"confidence": confidence, "rejected": rejected(predictor, not_the_50)}
+        for name in ("scenes", "museum_photos_dev"):
+            if name in sets:
+                row[name] = scored(predictor, *sets[name], find=True)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def scenes_of(files: list[Path], n: int) -> list[Image.Image]:
     """``n`` synthetic museum photos of the first ``n`` files (neighbours: the next files)."""
     from painting_classifier.images import load_rgb
@@ -73,6 +98,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scenes", type=int, default=120)
     parser.add_argument("--margins", default="0,0.5,1,1.5")
     parser.add_argument("--dev", type=Path, default=DEV)
+    parser.add_argument("--confidences", default="", help="also sweep search_confidence over these values "
+                        "(against the development half of --not-the-50)")
+    parser.add_argument("--not-the-50", type=Path, default=ROOT.parent / "shared" / "data" / "not-the-50")
     parser.add_argument("--data-root", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -99,6 +127,12 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(rows[-1]), flush=True)
     report = {**provenance(bundle.checksum, runs=1), "model": str(args.model), "split": args.split,
               "scenes": len(scenes), "rows": rows}
+    if args.confidences:
+        from painting_classifier.predict import SEARCH_MARGIN
+
+        predictor.search_margin = SEARCH_MARGIN
+        report["confidence_sweep"] = confidence_sweep(predictor, sets, [float(c) for c in args.confidences.split(",")],
+                                                      args.not_the_50)
     out = args.json or ROOT / "benchmarks" / "results" / f"museum_photos_{args.split}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -4,9 +4,9 @@
 gilt frame that the outline search keeps, a painting small on a big wall beside others, people in front
 (selfies: the painting above their heads). ``candidate_crops`` proposes regions of such a photo:
 
-- the largest quadrilateral outline from edges (a frame, a painting, the inner edge of a frame), also cut in
-  by a frame's width;
-- the painting ``find_painting`` found, cut in by 12 and 18 % of its sides (what is left of a gilt frame);
+- the largest quadrilateral outline from edges (a frame, a painting, the inner edge of a frame), cut in by a
+  frame's width;
+- the painting ``find_painting`` found, cut in by 12 % of its sides (what is left of a gilt frame);
 - windows where a painting hangs in such photos: above the people (the upper 50-60 %), beside them (the upper
   left and right), and the centre at 60 and 45 %.
 
@@ -23,7 +23,7 @@ from .crop import WORK_SIDE, Crop, _edges, _quads
 
 # Each candidate costs a forward pass (about 25 ms on 2 cores), so these are the ones that were right most often
 # on synthetic scenes of validation paintings and the development photos (benchmarks/museum_photos.py).
-FRAME_CUTS = (0.12, 0.18)  # inward cuts of a found painting: a gilt frame is 5-15 % of its side
+FRAME_CUTS = (0.12,)  # inward cut of a found painting: a gilt frame is 5-15 % of its side
 OUTLINE_CUT = 0.08  # the inward cut tried on the largest other outline
 MIN_OUTLINE = 0.04  # outlines smaller than this share of the photo are not proposed
 MAX_OUTLINES = 1  # the largest outlines proposed
@@ -68,6 +68,6 @@ def candidate_crops(img: Image.Image, found: Crop | None = None) -> list[tuple[s
     if found is not None:
         candidates += [(f"found, cut in {share:.0%}", cut_in(found, share)) for share in FRAME_CUTS]
     for i, outline in enumerate(outlines(img)):
-        candidates += [(f"outline {i + 1}", outline), (f"outline {i + 1}, cut in", cut_in(outline, OUTLINE_CUT))]
+        candidates.append((f"outline {i + 1}, cut in", cut_in(outline, OUTLINE_CUT)))
     candidates += [(name, _rectangle(l * w, t * h, r * w, b * h)) for name, (l, t, r, b) in WINDOWS.items()]
     return candidates
