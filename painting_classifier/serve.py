@@ -83,8 +83,8 @@ def _examples(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) if folder.is_dir() else []
 
 
-CROP_NOTE = ("*Found a painting in your photo: the frame and wall around it were cut away (left). "
-             "Untick **Find the painting in a photo** to use the whole picture.*\n\n")
+CROP_NOTE = ("*Looked at the painting found in your photo (left), not at the whole photo. Wrong region? Draw the "
+             "painting's box under **Not the right region?**, or untick **Find the painting in a photo**.*\n\n")
 
 
 class IdentifyEvents:
