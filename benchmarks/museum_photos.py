@@ -14,7 +14,8 @@ For each search margin (``Predictor.search_margin``: how far above the scope thr
 to skip the search), top-1 and top-5 of each set, how often the search ran, and the time per photo. With
 ``--confidences``, also how far above the threshold a region must score to overrule a first look out of scope
 (``Predictor.search_confidence``), against the share of photos and other artists' paintings in the development
-half (even rows) of not-the-50 that stay rejected.
+half (even rows) of not-the-50 that stay rejected. With ``--gains``, how much a region must beat a whole picture
+(``Predictor.search_gain``), against paintings sent as details, turned and in black and white.
 Choose the margin on ``--split val``; report ``--split test`` once. Writes
 benchmarks/results/museum_photos_<split>.json.
 """
@@ -78,6 +79,29 @@ def confidence_sweep(predictor, sets: dict, confidences: list[float], not_the_50
     return rows
 
 
+def gain_sweep(predictor, sets: dict, files: list[Path], artists: list[str], gains: list[float],
+               uploads_of: int = 200) -> list[dict]:
+    """For each ``search_gain``: top-1 on the photo sets and on paintings sent as details, turned and in black and
+    white (real_world.py's uploads of the first ``uploads_of`` paintings), where a window of a whole painting
+    should not win."""
+    from real_world import make_upload
+
+    kinds = {kind: [make_upload(file, kind)[0] for file in files[:uploads_of]] for kind in ("detail", "rotated", "bw")}
+    names = artists[:uploads_of]
+    rows = [{"gain": None, "search": False,
+             **{kind: scored(predictor, uploads, names, find=False)["top1"] for kind, uploads in kinds.items()}}]
+    for gain in gains:
+        predictor.search_gain = gain
+        row = {"gain": gain, "search": True,
+               **{kind: scored(predictor, uploads, names, find=True)["top1"] for kind, uploads in kinds.items()}}
+        for name in ("scenes", "museum_photos_dev"):
+            if name in sets:
+                row[name] = scored(predictor, *sets[name], find=True)["top1"]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def scenes_of(files: list[Path], n: int) -> list[Image.Image]:
     """``n`` synthetic museum photos of the first ``n`` files (neighbours: the next files)."""
     from painting_classifier.images import load_rgb
@@ -100,6 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dev", type=Path, default=DEV)
     parser.add_argument("--confidences", default="", help="also sweep search_confidence over these values "
                         "(against the development half of --not-the-50)")
+    parser.add_argument("--gains", default="", help="also sweep search_gain over these values (details, turned "
+                        "and black-and-white uploads of the split's paintings against the photo sets)")
     parser.add_argument("--not-the-50", type=Path, default=ROOT.parent / "shared" / "data" / "not-the-50")
     parser.add_argument("--data-root", type=Path)
     parser.add_argument("--json", type=Path)
@@ -133,6 +159,11 @@ def main(argv: list[str] | None = None) -> dict:
         predictor.search_margin = SEARCH_MARGIN
         report["confidence_sweep"] = confidence_sweep(predictor, sets, [float(c) for c in args.confidences.split(",")],
                                                       args.not_the_50)
+    if args.gains:
+        from painting_classifier.predict import SEARCH_CONFIDENCE, SEARCH_MARGIN
+
+        predictor.search_margin, predictor.search_confidence = SEARCH_MARGIN, SEARCH_CONFIDENCE
+        report["gain_sweep"] = gain_sweep(predictor, sets, files, artists, [float(g) for g in args.gains.split(",")])
     out = args.json or ROOT / "benchmarks" / "results" / f"museum_photos_{args.split}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -29,6 +29,7 @@ from .runtime import ModelOutputs, serving_model
 
 SEARCH_MARGIN = 0.5  # scope-score margin above the threshold under which a photo is searched (benchmarks/museum_photos.py)
 SEARCH_CONFIDENCE = 1.0  # margin a region found by the search must clear to overrule a first look out of scope
+SEARCH_GAIN = 0.75  # how much higher than a whole picture's (no frame found) a region's scope score must be
 
 
 @dataclass
@@ -99,6 +100,7 @@ class Predictor:
         self.scope = bundle.scope
         self.search_margin = SEARCH_MARGIN
         self.search_confidence = SEARCH_CONFIDENCE
+        self.search_gain = SEARCH_GAIN
         self.model, self.runtime = serving_model(bundle, runtime, cache_dir)
         if warm_up:
             self.model(np.zeros((2 if self.tta else 1, self.input_size, self.input_size, 3), np.float32))
@@ -176,7 +178,8 @@ class Predictor:
         scores = self.scope.scores(outputs.features, outputs.probabilities)
         best = int(np.argmax(scores))
         confident = scores[best] >= self.scope.threshold + self.search_confidence
-        if scores[best] <= first.scope_score or not (first.in_scope or confident):
+        gain = self.search_gain if first.crop is None else 0.0  # a whole painting: a window of it must do clearly better
+        if scores[best] <= first.scope_score + gain or not (first.in_scope or confident):
             return first
         found = FoundPainting(paintings[best], candidates[best][1], first.found.image_size, image)
         return self._identification(pixels[best], outputs, best, top_k, found)
