@@ -186,8 +186,9 @@ class Predictor:
 
     def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
                       find: bool | None = None) -> Iterator[Identification | ValueError]:
-        """``identify`` for many images, in order: decoded on a thread per usable core while the model runs on
-        batches of ``batch_size``. An image that cannot be read yields its ``ValueError`` instead."""
+        """``identify`` for many images, in order (a photo searched as ``identify`` does): decoded on a thread per
+        usable core while the model runs on batches of ``batch_size``. An image that cannot be read yields its
+        ``ValueError`` instead."""
         def prepared(image):
             try:
                 return self.found_painting(image, find)
@@ -212,7 +213,8 @@ class Predictor:
                         yield item
                     else:
                         row = next(rows)
-                        yield self._identification(pixels[row], outputs, row, top_k, item)
+                        first = self._identification(pixels[row], outputs, row, top_k, item)
+                        yield self.search(first, top_k) if self.needs_search(first, find) else first
 
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""

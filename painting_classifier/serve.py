@@ -97,14 +97,15 @@ class IdentifyEvents:
         self.n_artists = len(predictor.bundle.classes)
         self.served = ServedImages()
         # uploads are files named by their content: /predict and the /explain that follows share one identification,
-        # also when a whole queue of students asks at once (a kept answer holds a small copy of the painting only)
+        # also when a whole queue of students asks at once (a kept answer holds a small copy of the painting only,
+        # not the decoded photo)
         self._identified = functools.lru_cache(maxsize=QUEUE_SIZE + concurrency)(self._identification)
 
     def _identification(self, source, find: bool):
         found = self.predictor.identify(source, top_k=self.n_artists, find=find)
         painting = found.painting.copy()
         painting.thumbnail((OVERLAY_SIDE, OVERLAY_SIDE))
-        return dataclasses.replace(found, found=dataclasses.replace(found.found, painting=painting))
+        return dataclasses.replace(found, found=dataclasses.replace(found.found, painting=painting, image=None))
 
     def identified(self, source, find: bool):
         """Every artist ranked for an upload, decoded and run through the model once per file."""

@@ -10,13 +10,17 @@ from conftest import ROOT
 pytestmark = pytest.mark.slow
 
 
+def packages_in(importtime_log: str) -> set[str]:
+    """The top-level packages a ``python -X importtime`` log shows imported."""
+    return {name.split(".")[0] for name in re.findall(r"^import time:.*\|\s+([\w.]+)\s*$", importtime_log, re.M)}
+
+
 def imported_modules(args: list[str]) -> tuple[set[str], str]:
     """The top-level packages ``python -X importtime ARGS`` imported, and what it printed."""
     done = subprocess.run([sys.executable, "-X", "importtime", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    modules = {name.split(".")[0] for name in re.findall(r"^import time:.*\|\s+([\w.]+)\s*$", done.stderr, re.M)}
-    return modules, done.stdout
+    return packages_in(done.stderr), done.stdout
 
 
 def test_predictor_identifies_and_explains_without_tensorflow(tiny_bundle, styles_dataset):

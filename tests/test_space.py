@@ -1,17 +1,16 @@
 """The app as a Hugging Face Space runs it: a fresh virtual environment with requirements.txt alone (no
 TensorFlow), ``GRADIO_SERVER_NAME=0.0.0.0`` and port 7860, an empty cache."""
 import os
-import re
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 from gradio_client import Client, handle_file
 
 from conftest import ROOT
+from test_browser import wait_until_serving
+from test_no_tensorflow import packages_in
 
 pytestmark = pytest.mark.slow
 
@@ -25,17 +24,6 @@ def space_port() -> int:
         except OSError:
             s.bind(("0.0.0.0", 0))
             return s.getsockname()[1]
-
-
-def wait_for_page(url: str, server: subprocess.Popen, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.2)  # polling a server that is still starting
-    raise AssertionError(f"the app did not start (exit code {server.poll()})")
 
 
 def test_app_serves_from_requirements_txt_alone_without_tensorflow(tmp_path):
@@ -56,7 +44,7 @@ def test_app_serves_from_requirements_txt_alone_without_tensorflow(tmp_path):
                                   stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}/"
-            wait_for_page(url, server)
+            wait_until_serving(url, server, log, timeout=180)
             painting = ROOT / "assets" / "examples" / "Vincent_van_Gogh_203.jpg"
             label, card, *_ = Client(url, verbose=False).predict(handle_file(str(painting)), 3, True,
                                                                  api_name="/predict")
@@ -64,6 +52,6 @@ def test_app_serves_from_requirements_txt_alone_without_tensorflow(tmp_path):
             server.terminate()
             server.wait(timeout=60)
     assert label["label"] == "Vincent van Gogh" and card.startswith("### Vincent van Gogh")
-    imported = {m.split(".")[0] for m in re.findall(r"^import time:.*\|\s+([\w.]+)\s*$", log.read_text(), re.M)}
+    imported = packages_in(log.read_text())
     assert "gradio" in imported and "ai_edge_litert" in imported
     assert "tensorflow" not in imported and "keras" not in imported
