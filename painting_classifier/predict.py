@@ -186,8 +186,8 @@ class Predictor:
 
     def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
                       find: bool | None = None) -> Iterator[Identification | ValueError]:
-        """``identify`` for many images, in order (a photo searched as ``identify`` does): decoded on a thread per
-        usable core while the model runs on batches of ``batch_size``. An image that cannot be read yields its
+        """``identify`` for many images, in order, without the museum-photo search: decoded on a thread per usable
+        core while the model runs on batches of ``batch_size``. An image that cannot be read yields its
         ``ValueError`` instead."""
         def prepared(image):
             try:
@@ -213,8 +213,7 @@ class Predictor:
                         yield item
                     else:
                         row = next(rows)
-                        first = self._identification(pixels[row], outputs, row, top_k, item)
-                        yield self.search(first, top_k) if self.needs_search(first, find) else first
+                        yield self._identification(pixels[row], outputs, row, top_k, item)
 
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""

@@ -69,16 +69,3 @@ def test_two_taps_make_a_box_in_any_order_inside_the_photo():
     with pytest.raises(ValueError, match="tap two opposite corners"):
         box_of((100, 100), (105, 300), (400, 300))
 
-
-@pytest.mark.slow
-def test_the_batch_path_searches_a_museum_photo_as_the_app_does(tiny_bundle):
-    """``predict --csv`` (identify_many) and the app (identify) give one photo the same answer and region."""
-    from painting_classifier import Predictor
-
-    predictor = Predictor.from_bundle(tiny_bundle)
-    scenes = [museum_scene(a_painting(seed), np.random.default_rng(seed)).photo for seed in range(4)]
-    one_by_one = [predictor.identify(scene) for scene in scenes]
-    batched = list(predictor.identify_many(scenes, batch_size=3))
-    assert [f.ranked for f in batched] == [f.ranked for f in one_by_one]
-    assert [None if f.crop is None else f.crop.box for f in batched] == \
-        [None if f.crop is None else f.crop.box for f in one_by_one]
