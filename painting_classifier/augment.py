@@ -14,11 +14,12 @@ import zlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
-AUGMENT_VERSION = "1"  # bump when a step changes, so cached features of old copies are not reused
+AUGMENT_VERSION = "2"  # bump when a step changes, so cached features of old copies are not reused
 
 # Probability of each step; tuned on validation (docs/experiments.md).
 P_DETAIL = 0.2  # a detail: 55-90 % of each side
 P_FRAMED = 0.25  # framed, hanging on a wall
+P_MUSEUM = 0.5  # of the framed copies: a carved gilt frame in a museum photo (museum_scenes.py), as the finder cuts it
 P_PERSPECTIVE = 0.35
 P_LIGHT = 0.6  # brightness, contrast, saturation, colour cast
 P_GLARE = 0.1
@@ -26,6 +27,11 @@ P_GRAYSCALE = 0.15
 P_LOW_RES = 0.5  # downscaled to 150-400 px on the long side
 P_BLUR = 0.25
 P_JPEG = 0.6
+P_SQUASHED = 0.1  # squashed to 256 x 256 and stored at JPEG 50, as 3,319 paintings of more-paintings-2 are
+
+# How every training source is stored before its features (``Config.recode``): as other-artists is.
+RECODED_SIDE = 448
+RECODED_QUALITY = 82
 
 
 def copy_rng(seed: int, sha1: str, copy: int) -> np.random.Generator:
@@ -116,12 +122,38 @@ def jpeg(img: Image.Image, quality: int) -> Image.Image:
     return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
 
 
+def recoded(img: Image.Image) -> Image.Image:
+    """``img`` as the other-artists folder stores paintings: at most ``RECODED_SIDE`` px on the long side,
+    JPEG quality ``RECODED_QUALITY``."""
+    img = img.copy()
+    img.thumbnail((RECODED_SIDE, RECODED_SIDE), Image.Resampling.LANCZOS)
+    return jpeg(img, RECODED_QUALITY)
+
+
+def squashed(img: Image.Image) -> Image.Image:
+    """``img`` squashed to a 256 x 256 square and stored at 224 px, JPEG quality 50 (more-paintings-2's copies)."""
+    return jpeg(img.resize((256, 256), Image.Resampling.BILINEAR).resize((224, 224), Image.Resampling.BILINEAR), 50)
+
+
+def in_museum(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The painting in a gilt frame on a museum wall, photographed, then cut out as the finder does: its box
+    widened by 0-25 % of each side, so some frame and wall stay in."""
+    from .museum_scenes import museum_scene  # museum_scenes builds on this module's steps
+
+    scene = museum_scene(img, rng, selfie=rng.random() < 0.3)
+    left, top, right, bottom = scene.box
+    grow_x, grow_y = rng.uniform(0, 0.25, 2) * (right - left, bottom - top)
+    box = (max(0, int(left - grow_x)), max(0, int(top - grow_y)),
+           min(scene.photo.width, int(right + grow_x)), min(scene.photo.height, int(bottom + grow_y)))
+    return scene.photo.crop(box)
+
+
 def degraded_copy(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """One random upload-like copy of the RGB painting ``img`` (steps in the order they happen)."""
     if rng.random() < P_DETAIL:
         img = detail(img, rng)
     elif rng.random() < P_FRAMED:
-        img, _ = framed_on_wall(img, rng)
+        img = in_museum(img, rng) if rng.random() < P_MUSEUM else framed_on_wall(img, rng)[0]
     if rng.random() < P_PERSPECTIVE:
         img = perspective(img, rng)
     if rng.random() < P_LIGHT:
@@ -136,4 +168,6 @@ def degraded_copy(img: Image.Image, rng: np.random.Generator) -> Image.Image:
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.5)))
     if rng.random() < P_JPEG:
         img = jpeg(img, rng.integers(25, 90))
+    if rng.random() < P_SQUASHED:
+        img = squashed(img)
     return img

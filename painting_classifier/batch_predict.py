@@ -50,7 +50,7 @@ def scope_line(result) -> str | None:
     if result.in_scope:
         return None
     what = "this looks like a photo, not a painting" if result.out_of_scope == NOT_A_PAINTING else \
-        "probably not by one of the artists the model knows"
+        "probably not one of the painters the model knows"
     return f"# out of scope: {what} (scope score {result.scope_score:.2f}); the names below are only the closest styles"
 
 

@@ -136,11 +136,11 @@ def write_model_files(path: Path, model, config: Config) -> dict:
 def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, history: pd.DataFrame,
                 split: pd.DataFrame, metrics: dict, skipped: pd.DataFrame, data_source: str,
                 sources: dict | None = None, near_duplicates: pd.DataFrame | None = None,
-                scope: Scope | None = None) -> Path:
+                scope: Scope | None = None, negatives: dict | None = None) -> Path:
     """Write a bundle directory; ``artists`` must be in the model's output order.
 
     ``sources``: data folder name -> {"train_only"}; ``near_duplicates``: the groups found;
-    ``scope``: the fitted scope score.
+    ``scope``: the fitted scope score; ``negatives``: what it learnt "none of the 50" from.
     """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -171,6 +171,8 @@ def save_bundle(path: str | Path, model, config: Config, artists: pd.DataFrame, 
     }
     if scope is not None:
         manifest["scope"] = {**scope.summary(), "sha256": sha256_of(path / SCOPE_FILE)}
+        if negatives is not None:
+            manifest["scope"]["negatives"] = negatives
     (path / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return path
 

@@ -70,8 +70,8 @@ def scope_note(why_not: str, n_artists: int) -> str:
     if why_not == NOT_A_PAINTING:
         return (f"**This looks like a photo, not a painting.** The model knows paintings by {n_artists} artists "
                 "only, so the names below are just the painting styles it is reminded of — not an answer.")
-    return (f"**This doesn't look like the work of any of the {n_artists} artists I know.** It may be by another "
-            "painter (or not a painting at all): the names below are only the closest styles.")
+    return (f"**Probably not one of the {n_artists} painters I know.** It may be by another painter: the names "
+            "below are only the closest in style, not an answer.")
 
 
 def _percent(metrics: dict, key: str) -> str:

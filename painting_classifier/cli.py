@@ -44,6 +44,9 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-only", type=Path, action="append", default=[], metavar="DIR",
                    help="a further data folder whose paintings are used for training and validation only, never "
                    "for testing (so the --data folders' test split stays comparable); repeatable")
+    p.add_argument("--negatives", type=Path, action="append", default=[], metavar="DIR",
+                   help="a folder of paintings by other painters (images/<Artist_Name>/*.jpg, none of the 50): the scope "
+                   "score learns what 'not one of the 50' looks like from them; repeatable")
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="bundle directory to write (default: %(default)s)")
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help="start from a named recipe (flags given explicitly override it); 'default' is the shipped model's")
@@ -142,7 +145,8 @@ def cmd_train(args) -> int:
         _split_cpu(args.cpu_devices)
     config = None if args.resume else _config_from_args(args)
     train(args.data, args.out, config, resume=args.resume, cache_dir=args.cache_dir,
-          save_h5=args.save_h5, progress=not args.no_progress, train_only=args.train_only)
+          save_h5=args.save_h5, progress=not args.no_progress, train_only=args.train_only,
+          negatives=args.negatives)
     return 0
 
 

@@ -59,6 +59,8 @@ class Config:
     augment: bool = option(False, "train on mirrored paintings too (cached mirrored features for the head)")
     degraded_copies: int = option(0, "train on this many upload-like copies of each painting too (thumbnail, "
                                   "wall, detail, light, grayscale, JPEG; cached features)", metavar="N")
+    recode: bool = option(False, "train on every painting re-encoded as other-artists is stored (at most 448 px, "
+                          "JPEG quality 82), so size and compression tell no source apart")
     tta: bool = option(False, "test-time augmentation: average with the mirror image")
     refit: bool = option(False, "retrain the head on train + validation for the epochs validation chose")
     calibrate: bool = option(False, "fit a softmax temperature on validation so probabilities match accuracy")
@@ -137,6 +139,7 @@ RECIPES: dict[str, dict] = {
         "epochs": 300,
         "augment": True,
         "degraded_copies": 1,
+        "recode": True,
         "label_smoothing": 0.1,
         "refit": True,
         "calibrate": True,

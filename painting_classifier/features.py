@@ -42,16 +42,20 @@ class Variant:
     mirrored: bool = False
     copy: int | None = None
     seed: int = 0
+    recoded: bool = False  # stored as every training source is (``augment.recoded``); not with ``copy``
 
     @property
     def suffix(self) -> str:
         """What the cache file name adds to the painting's sha1."""
         degraded = "" if self.copy is None else f"_deg{augment.AUGMENT_VERSION}s{self.seed}c{self.copy}"
-        return degraded + ("_flip" if self.mirrored else "")
+        recoded = f"_r{augment.RECODED_SIDE}q{augment.RECODED_QUALITY}" if self.recoded else ""
+        return degraded + recoded + ("_flip" if self.mirrored else "")
 
     def load(self, path: str, sha1: str, size: int) -> np.ndarray:
         """The uint8 ``size`` x ``size`` input for this variant of one painting."""
-        if self.copy is None:
+        if self.copy is None and self.recoded:
+            array = resize_square(augment.recoded(load_rgb(path)), size)
+        elif self.copy is None:
             array = load_array(path, size)
         else:
             copy = augment.degraded_copy(load_rgb(path, min_side=size), augment.copy_rng(self.seed, sha1, self.copy))
@@ -60,6 +64,7 @@ class Variant:
 
 
 AS_IS, MIRRORED = Variant(), Variant(mirrored=True)
+RECODED, RECODED_MIRRORED = Variant(recoded=True), Variant(mirrored=True, recoded=True)
 
 
 def cached_features(extractor: Callable, paths: list[str], sha1s, config: Config, cache_dir: Path,
@@ -126,14 +131,21 @@ class HeadFeatures:
         return cached_features(lambda: self.extractor, self.dataset.files(paintings),
                                paintings["sha1"], self.config, self.cache_dir, variant, self.progress)
 
+    def of_files(self, images: pd.DataFrame, variant: Variant = AS_IS) -> np.ndarray:
+        """Features of one ``variant`` of images outside the data set (columns ``file`` and ``sha1``)."""
+        return cached_features(lambda: self.extractor, list(images["file"]), images["sha1"], self.config,
+                               self.cache_dir, variant, self.progress)
+
     def labelled(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(features, one-hot labels) of ``paintings`` as they are."""
         return self.of(paintings), self.one_hot[paintings["label"]]
 
     def training_variants(self) -> list[Variant]:
-        """The variants the head trains on: as is, mirrored with ``augment``, and ``degraded_copies`` copies."""
+        """The variants the head trains on: as is (re-encoded with ``recode``), mirrored with ``augment``, and
+        ``degraded_copies`` copies."""
         config = self.config
-        return ([AS_IS] + [MIRRORED] * config.augment
+        clean, mirrored = (RECODED, RECODED_MIRRORED) if config.recode else (AS_IS, MIRRORED)
+        return ([clean] + [mirrored] * config.augment
                 + [Variant(copy=i, seed=config.seed) for i in range(config.degraded_copies)])
 
     def training_set(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,11 @@ SECOND_CORNER = "Now tap the opposite corner."
 BOX_USED = "Identified the painting in your box. Tap two corners again to try another."
 SEEN_SIDE = 320  # long side of the "what the model looked at" preview
 OVERLAY_SIDE = 640  # long side of the "where the model looked" overlay
+LIKELIEST = "Most likely artists"
+CLOSEST = "Closest in style (not a match)"
+CLOSEST_SHOWN = 3  # names in the closest-in-style list
+ABOUT_ARTIST = "About the artist"
+CLOSEST_ARTIST = "About the closest artist in style"
 CSS = ".out-of-scope { opacity: 0.5; }"
 # greys out the guesses and the card while the picture is out of scope (client side: the API keeps plain values)
 SCOPE_JS = """(scope) => {
@@ -64,6 +69,14 @@ def _readable(payload, use):
     except (ValueError, OSError) as exc:
         raise gr.Error(f"This file can't be used as a painting: {exc}. Try a JPEG or PNG image.",
                        title="Unreadable image") from None
+
+
+def scope_layout(scope):
+    """The answer's layout for the scope /predict gave: in scope, the likeliest artists and the first one's card
+    open; out of scope, a short "closest in style" list and the card folded away."""
+    out = bool(scope) and scope.get("in_scope") is False
+    return (gr.update(label=CLOSEST if out else LIKELIEST, num_top_classes=CLOSEST_SHOWN if out else None),
+            gr.update(open=not out, label=CLOSEST_ARTIST if out else ABOUT_ARTIST))
 
 
 def _top_k(value) -> int:
@@ -125,7 +138,7 @@ class IdentifyEvents:
         if found.in_scope:
             note = confidence_note(ranked, self.n_artists)
         else:
-            note, card = scope_note(found.out_of_scope, self.n_artists), f"*Closest style, not a match:*\n\n{card}"
+            note, card = scope_note(found.out_of_scope, self.n_artists), f"*Closest in style, not a match:*\n\n{card}"
         seen = found.painting.copy()
         seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
         scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
@@ -187,8 +200,9 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: 
                 drawing = gr.State(None)
         with gr.Column(scale=1):
             note = gr.Markdown(label="Note", elem_id="confidence-note")
-            label = gr.Label(label="Most likely artists", elem_id="prediction")
-            card = gr.Markdown(label="Artist", elem_id="artist-card")
+            label = gr.Label(label=LIKELIEST, elem_id="prediction")
+            with gr.Accordion(ABOUT_ARTIST, open=True, elem_id="artist-fold") as card_fold:
+                card = gr.Markdown(label="Artist", elem_id="artist-card")
             scope = gr.JSON(label="Scope", visible=False)  # for API users: in_scope, scope_score, out_of_scope
         with gr.Column(scale=1):
             heatmap = gr.Image(label="Where the model looked", interactive=False, height=420, elem_id="gradcam")
@@ -203,6 +217,8 @@ def _identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: 
     shown.select(events.region_tap, inputs=[shown, drawing, top_k], outputs=[shown, drawing, hint, *outputs, heatmap],
                  api_visibility="private", concurrency_id="model")
     scope.change(None, inputs=[scope], js=SCOPE_JS, api_visibility="private")
+    scope.change(scope_layout, inputs=[scope], outputs=[label, card_fold], api_visibility="private",
+                 show_progress="hidden")
     image.clear(lambda: (None, "", "", None, None, None), outputs=outputs + [heatmap], api_visibility="private")
     if examples_dir and _examples(examples_dir):
         with input_column:

@@ -21,6 +21,8 @@ from .config import Config, default_cache_dir
 from .data import EXCLUDED, DataError, Dataset, assign_splits, class_weights, scan_sources, tf_image_dataset
 from .features import MIRRORED, HeadFeatures
 from .near_duplicates import find_groups, groups_table
+from .negatives import scan_negatives
+from .negatives import summary as negatives_summary
 from .scope import Scope, fit_scope
 
 STATE_DIR = "training"
@@ -58,6 +60,8 @@ class Run:
     fitted_on: tuple[str, ...] = ("train",)  # the splits the final weights were fitted on
     validation: dict | None = None  # validation metrics of the final model (before any refit)
     val_probabilities: np.ndarray | None = None  # the same model's validation probabilities
+    negatives: pd.DataFrame | None = None  # other painters' paintings (``negatives.py``), split by artist
+    negatives_rejected: float | None = None  # share of the validation negatives out of scope
     _weights: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -339,10 +343,26 @@ def fit_run_scope(run: Run) -> Scope | None:
     val_features = features.of(val)
     if run.config.tta:  # as the Predictor sees an image: its features averaged with the mirror image's
         val_features = (val_features + features.of(val, MIRRORED)) / 2
-    scope = fit_scope(train_features, val_features, run.val_probabilities)
-    print(f"Scope score: fitted on {len(train_features)} training feature vectors, threshold "
-          f"{scope.threshold:.3f} keeps 95 % of {len(val)} validation paintings")
+    negatives = None
+    if run.negatives is not None:
+        negatives = np.concatenate([features.of_files(run.negatives.query("split == 'train'"), variant)
+                                    for variant in features.training_variants()])
+    scope = fit_scope(train_features, val_features, run.val_probabilities, negative_features=negatives)
+    print(f"Scope score: fitted on {len(train_features)} training feature vectors"
+          + (f" and {len(negatives)} of other painters'" if negatives is not None else "")
+          + f", threshold {scope.threshold:.3f} keeps 95 % of {len(val)} validation paintings")
+    if run.negatives is not None and (run.negatives["split"] == "val").any():
+        run.negatives_rejected = _negatives_rejected(run, features, scope)
+        print(f"Scope score: rejects {run.negatives_rejected:.1%} of validation painters' paintings "
+              "(artists it never saw)")
     return scope
+
+
+def _negatives_rejected(run: Run, features: HeadFeatures, scope: Scope) -> float:
+    """Share of the validation negatives (painters the scope score never saw) it puts out of scope."""
+    held = features.of_files(run.negatives.query("split == 'val'"))
+    probabilities = np.asarray(run.model.get_layer(models.HEAD).predict(held, verbose=0))
+    return float((scope.scores(held, probabilities) < scope.threshold).mean())
 
 
 def _artists_table(run: Run) -> pd.DataFrame:
@@ -357,14 +377,20 @@ def _artists_table(run: Run) -> pd.DataFrame:
     return artists
 
 
-def write_bundle(run: Run, out: Path, metrics: dict, save_h5: bool = False, scope: Scope | None = None) -> None:
+def write_bundle(run: Run, out: Path, metrics: dict, save_h5: bool = False, scope: Scope | None = None,
+                 negative_folders=()) -> None:
     """Save the trained model and everything known about the run as a bundle; then drop the run's state."""
     used = run.table[run.table["split"].isin(["train", "val", "test"])]
     sources = {name: {"folder": str(folder), "train_only": name in run.dataset.train_only}
                for name, folder in run.dataset.sources.items()}
+    negatives = None
+    if run.negatives is not None:
+        negatives = {**negatives_summary(run.negatives, list(negative_folders), out),
+                     "rejected_on_validation": run.negatives_rejected}
     save_bundle(out, run.model, run.config, _artists_table(run), _read_history(run),
                 used[["path", "artist", "sha1", "split", "source", "group"]], metrics, run.dataset.skipped,
-                str(run.dataset.root), sources=sources, near_duplicates=groups_table(run.table), scope=scope)
+                str(run.dataset.root), sources=sources, near_duplicates=groups_table(run.table), scope=scope,
+                negatives=negatives)
     if save_h5:
         serving_copy(run.model).save(out / "painting_classification.h5")
     shutil.rmtree(run.state)  # the bundle holds config, split and history; checkpoints are no longer needed
@@ -373,13 +399,14 @@ def write_bundle(run: Run, out: Path, metrics: dict, save_h5: bool = False, scop
 
 def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: bool = False,
           cache_dir: str | Path | None = None, save_h5: bool = False, progress: bool = True,
-          callbacks=(), train_only=()) -> Path:
+          callbacks=(), train_only=(), negatives=()) -> Path:
     """Train a classifier and write a bundle to ``out_dir``.
 
     ``data_dir``: one data set folder or a list of them (artists joined by name); the paintings of
     the ``train_only`` folders are used for training and validation only, never for testing.
     ``resume=True`` continues the interrupted run in ``out_dir`` with its saved config and split.
-    ``callbacks`` are extra Keras callbacks for every stage. Returns the bundle path.
+    ``callbacks`` are extra Keras callbacks for every stage. ``negatives``: folders of other painters'
+    paintings the scope score learns "none of the 50" from (``negatives.py``). Returns the bundle path.
     """
     import keras
 
@@ -396,6 +423,10 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
              if table["group"].duplicated().any() else ""))
     run = Run(config, dataset, table, out / STATE_DIR, cache, make_strategy(config.strategy), progress,
               tuple(callbacks))
+    if negatives:
+        run.negatives, skipped = scan_negatives(list(negatives), config.val_fraction, config.seed)
+        print(f"Negatives: {len(run.negatives)} paintings by {run.negatives['artist'].nunique()} other painters"
+              + (f"; skipped {len(skipped)} unreadable" if len(skipped) else ""))
     if config.strategy != "default":
         print(f"{config.strategy} strategy: training in sync on {run.strategy.num_replicas_in_sync} devices")
     keras.utils.set_random_seed(config.seed)
@@ -408,5 +439,5 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
     metrics = score_run(run)
     scope = fit_run_scope(run)
     if run.strategy.extended.should_checkpoint:  # multi-worker: only the chief writes the bundle
-        write_bundle(run, out, metrics, save_h5, scope)
+        write_bundle(run, out, metrics, save_h5, scope, negatives)
     return out

@@ -17,7 +17,7 @@ ARTISTS = {
 
 
 PALETTES = {"horizontal stripes": (200, 40, 40), "vertical stripes": (40, 160, 40),
-            "checkerboard": (40, 60, 200), "blobs": (220, 200, 60)}
+            "checkerboard": (40, 60, 200), "blobs": (220, 200, 60), "diagonal stripes": (120, 120, 120)}
 
 
 def paint(style: str, size: int, rng: np.random.Generator, palette: bool = False) -> np.ndarray:
@@ -30,6 +30,8 @@ def paint(style: str, size: int, rng: np.random.Generator, palette: bool = False
         pattern = np.sin(yy / period * 2 * np.pi + phase) > 0
     elif style == "vertical stripes":
         pattern = np.sin(xx / period * 2 * np.pi + phase) > 0
+    elif style == "diagonal stripes":  # no artist's style: other painters' (negatives)
+        pattern = np.sin((xx + yy) / period * np.pi + phase) > 0
     elif style == "checkerboard":
         pattern = ((yy // (period * 1.5)).astype(int) + (xx // (period * 1.5)).astype(int)) % 2 == 0
     else:
@@ -77,4 +79,16 @@ def make_dataset(root: Path, per_artist: int = 12, size: int = 64, layout: str =
         folder.mkdir(parents=True, exist_ok=True)
         for n in range(1, per_artist + 1):
             Image.fromarray(paint(style, size, rng, palette)).save(folder / f"{on_disk}_{n}.jpg", quality=92)
+    return root
+
+
+def make_other_painters(root: Path, painters: int = 10, per_painter: int = 4, size: int = 64, seed: int = 3) -> Path:
+    """A negatives folder (images/<Painter>/*.jpg) of painters who are none of the data set's artists, all
+    painting diagonal stripes, a style none of ``ARTISTS`` uses."""
+    rng = np.random.default_rng(seed)
+    for p in range(painters):
+        folder = root / "images" / f"Other_Painter_{p}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for n in range(per_painter):
+            Image.fromarray(paint("diagonal stripes", size, rng)).save(folder / f"Other_Painter_{p}_{n}.jpg", quality=92)
     return root

@@ -114,9 +114,9 @@ def test_pictures_out_of_scope_are_said_so_first_with_the_guesses_greyed_out(cli
     label, card, note, _, scope = client.predict(handle_file(str(noise)), 3, api_name="/predict")
     assert scope["in_scope"] is False and scope["scope_score"] < 0
     assert note.startswith(("**This looks like a photo, not a painting.**",
-                            "**This doesn't look like the work of any of the 4 artists I know.**"))
+                            "**Probably not one of the 4 painters I know.**"))
     assert len(label["confidences"]) == 3  # the guesses are still there
-    assert card.startswith("*Closest style, not a match:*")
+    assert card.startswith("*Closest in style, not a match:*")
 
 
 def test_explain_endpoint_overlays_the_map_on_the_painting(client, painting):

@@ -190,3 +190,43 @@ def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(
             raise
         finally:
             browser.close()
+
+
+def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_away(served_app, tmp_path, tiny_bundle,
+                                                                                   styles_dataset):
+    """Out of scope: the note says so first, a short "closest in style" list follows and the card is folded;
+    a painting in scope afterwards gets the full answer back."""
+    import numpy as np
+    from PIL import Image
+    from playwright.sync_api import expect, sync_playwright
+
+    from painting_classifier import load_bundle
+
+    url, log = served_app
+    side = load_bundle(tiny_bundle).input_size
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (side, side, 3), np.uint8)).save(noise)
+    painting = next(styles_dataset.glob("images/*/*"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(url)
+            page.locator("input[type=file]").first.set_input_files(str(noise))
+            expect(page.locator("#confidence-note")).to_contain_text(re.compile("not a painting|Probably not one of"),
+                                                                     timeout=60_000)
+            expect(page.locator("#prediction")).to_contain_text("Closest in style (not a match)", timeout=30_000)
+            expect(page.locator("#prediction .confidence-set, #prediction dl, #prediction li").first).to_be_visible()
+            expect(page.locator("#artist-fold")).to_contain_text("About the closest artist in style")
+            expect(page.locator("#artist-card")).to_be_hidden()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            page.screenshot(path=str(SCREENSHOTS / "out_of_scope_phone.png"), full_page=True)
+            page.locator("input[type=file]").first.set_input_files(str(painting))
+            expect(page.locator("#prediction")).to_contain_text("Most likely artists", timeout=60_000)
+            expect(page.locator("#artist-card h3")).to_be_visible(timeout=30_000)
+        except AssertionError:
+            page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
+            print(log.read_text()[-3000:])
+            raise
+        finally:
+            browser.close()

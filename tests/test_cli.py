@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
-from synthetic import make_dataset
+from synthetic import make_dataset, make_other_painters
 
 pytestmark = pytest.mark.slow  # trains models or starts the app: not in the quick unit loop
 
@@ -168,6 +168,30 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path):
     assert "mirrored strategy: training in sync on 2 devices" in result.stdout
     assert json.loads((tmp_path / "model" / "manifest.json").read_text())["config"]["strategy"] == "mirrored"
 
+
+
+def test_a_bundle_trained_with_other_painters_rejects_painters_it_never_saw(tmp_path):
+    """--negatives: the scope score learns other painters' style; it rejects its validation painters (never
+    trained on) and new paintings in their style, keeps the artists' test paintings, and `predict` says so.
+    (That the style signal itself turns the score, where likeness alone would keep them: test_scope.py.)"""
+    data = make_dataset(tmp_path / "data", per_artist=16, size=64)  # 16 per artist: a steadier threshold
+    negatives = make_other_painters(tmp_path / "other-artists", painters=10, per_painter=4)
+    run("train.py", "--data", data, "--negatives", negatives, "--out", tmp_path / "model", *TINY)
+    scope = json.loads((tmp_path / "model" / "manifest.json").read_text())["scope"]
+    assert scope["negatives"]["train"]["artists"] == 8 and scope["negatives"]["val"]["artists"] == 2
+    assert scope["negatives"]["rejected_on_validation"] >= 0.75
+    assert str(tmp_path) not in json.dumps(scope)
+    unseen = make_other_painters(tmp_path / "unseen", painters=2, per_painter=4, seed=11)
+    table = tmp_path / "unseen.csv"
+    run("-m", "painting_classifier", "predict", "--model", tmp_path / "model", "--csv", table, unseen)
+    assert (pd.read_csv(table)["in_scope"] == False).mean() >= 0.75  # noqa: E712 (a column of booleans)
+    rejected = pd.read_csv(table).query("in_scope == False")["path"].iloc[0]
+    printed = run("-m", "painting_classifier", "predict", "--model", tmp_path / "model", rejected).stdout
+    assert printed.splitlines()[0].startswith("# out of scope: ")
+    split = pd.read_csv(tmp_path / "model" / "split.csv")
+    test = [data / p for p in split.loc[split["split"] == "test", "path"]]
+    run("-m", "painting_classifier", "predict", "--model", tmp_path / "model", "--csv", tmp_path / "test.csv", *test)
+    assert (pd.read_csv(tmp_path / "test.csv")["in_scope"] == True).mean() >= 0.75  # noqa: E712
 
 
 def test_training_only_folder_and_near_duplicates_are_recorded(tmp_path):

@@ -122,3 +122,43 @@ def test_a_blank_image_is_not_a_painting_whatever_its_features(fitted):
     assert is_blank(flat) and not is_blank(textured)
     assert fitted.judge(painting[0], confident(labels)[0], flat)[1:] == (False, NOT_A_PAINTING)
     assert fitted.judge(painting[0], confident(labels)[0], textured)[1]
+
+
+def other_painters(rng, n, dim=40, rank=6):
+    """Features of other painters' paintings: a cluster just beyond the artists' clusters along one direction, well
+    inside the spread of the 50's features (so painting-likeness alone keeps them), and matched confidently by
+    the head all the same."""
+    basis = np.linalg.qr(np.random.default_rng(0).normal(size=(dim, rank)))[0].T
+    centres = np.random.default_rng(1).normal(scale=4, size=(4, rank))
+    centre = centres.mean(axis=0)
+    centre[0] = centres[:, 0].max() + 2
+    return (centre + rng.normal(size=(n, rank))) @ basis + 0.05 * rng.normal(size=(n, dim))
+
+
+def test_negatives_teach_the_score_to_reject_other_painters_it_never_saw():
+    rng = np.random.default_rng(3)
+    train, _ = clusters(rng, 400)
+    val, val_labels = clusters(rng, 200)
+    negatives, unseen = other_painters(rng, 200), other_painters(rng, 100)
+    unseen_probs = confident(np.zeros(len(unseen), int))
+    without = fit_scope(train, val, confident(val_labels), components=6)
+    with_negatives = fit_scope(train, val, confident(val_labels), components=6, negative_features=negatives)
+    rejected = {name: float((s.scores(unseen, unseen_probs) < s.threshold).mean())
+                for name, s in (("without", without), ("with", with_negatives))}
+    assert rejected["with"] >= 0.9 and rejected["with"] > rejected["without"] + 0.2
+    kept = (with_negatives.scores(val, confident(val_labels)) >= with_negatives.threshold).mean()
+    assert kept == pytest.approx(0.95, abs=0.01)
+
+
+def test_the_style_signal_survives_save_and_load(tmp_path):
+    rng = np.random.default_rng(4)
+    train, _ = clusters(rng, 300)
+    val, labels = clusters(rng, 100)
+    scope = fit_scope(train, val, confident(labels), components=6, negative_features=other_painters(rng, 100))
+    scope.save(tmp_path / "scope.npz")
+    loaded = Scope.load(tmp_path / "scope.npz")
+    probe = np.r_[val[:5], other_painters(rng, 5)]
+    probs = confident(np.zeros(10, int))
+    assert loaded.other_weight == scope.other_weight > 0
+    np.testing.assert_allclose(loaded.scores(probe, probs), scope.scores(probe, probs), atol=1e-4)
+    assert "style against other painters'" in loaded.summary()["method"]

@@ -1,0 +1,257 @@
+"""The one retrain of #19/#23/#24, chosen by cross-validation: training data, class balance and the scope
+score's style signal against other painters.
+
+    python benchmarks/cv_retrain.py [--folds 5] [--uploads 400] [--compute]
+
+**Paintings**: best-artworks-sample's train + validation paintings under the default recipe's seed split
+(its test split is never read), more-paintings and more-paintings-2, near-duplicate groups kept whole, dealt
+into artist-stratified folds. A candidate head is a logistic regression on the standardised cached head
+features (the stand-in of ``cv_training_data.py``), trained on the other folds' training variants (re-encoded,
+mirrored, one degraded copy: the default recipe's) and scored out of fold on paintings as they are, per
+source, and on a seeded subset of the sample's and more-paintings' held-out paintings as every real-world
+upload kind of ``real_world.py`` (through the serving crop, without the museum search).
+
+**Scope**: other-artists is dealt into folds by artist, so each fold's negatives are painters the scope
+score never saw. Fold k fits the scope score (``scope.fit_scope``) on the training side of fold k of both
+and the chosen head's fold-k model; the threshold keeps 95 % of fold k's held-out paintings of the 50, and
+the share of fold k's other painters below it is "rejected". Candidates: the style signal's weight
+(0 = today's score) and its regularisation C.
+
+Writes benchmarks/results/cv_retrain.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+SAMPLE, MORE, MORE_2 = "best-artworks-sample", "more-paintings", "more-paintings-2"
+HEADS = {  # name: (sources trained on, class weights, logit adjustment)
+    "sample + more-paintings": ((SAMPLE, MORE), True, 0.0),
+    "+ more-paintings-2": ((SAMPLE, MORE, MORE_2), True, 0.0),
+    "+ more-paintings-2, no class weights": ((SAMPLE, MORE, MORE_2), False, 0.0),
+    "+ more-paintings-2, logit-adjusted": ((SAMPLE, MORE, MORE_2), False, 1.0),
+}
+STYLE_WEIGHTS = (0.0, 1.0, 2.0, 4.0)
+STYLE_CS = (1e-3, 1e-2)
+
+
+def folds_of(groups: pd.Series, artists: pd.Series, n_folds: int, seed: int = 0) -> np.ndarray:
+    """Fold of each row: near-duplicate groups dealt out round-robin within each artist, in a seeded order."""
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(groups), int)
+    for _, rows in groups.groupby(artists.to_numpy()):
+        for i, group in enumerate(rng.permutation(rows.unique())):
+            fold[(groups == group).to_numpy()] = i % n_folds
+    return fold
+
+
+def pool_of_paintings(config, cache: Path) -> tuple[object, pd.DataFrame]:
+    """(dataset, its non-test paintings with group and fold-free split) under the recipe's seed split."""
+    from painting_classifier.data import EXCLUDED, assign_splits, scan_sources
+    from painting_classifier.near_duplicates import find_groups
+
+    dataset = scan_sources([DATA / SAMPLE], [DATA / MORE, DATA / MORE_2], progress=False)
+    table = dataset.paintings.copy()
+    table["group"] = find_groups(dataset, cache, config.duplicate_similarity, False)
+    table["split"] = assign_splits(table, dataset.train_only, config.test_fraction, config.val_fraction,
+                                   config.seed)
+    return dataset, table[~table["split"].isin(["test", EXCLUDED])].reset_index(drop=True)
+
+
+def scores_of(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    """Top-1, top-5 and balanced accuracy, in per cent."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    predicted = probabilities.argmax(1)
+    top5 = (np.argsort(-probabilities, axis=1)[:, :5] == labels[:, None]).any(axis=1)
+    return {"n": int(len(labels)), "top1": round(100 * float((predicted == labels).mean()), 1),
+            "top5": round(100 * float(top5.mean()), 1),
+            "balanced": round(100 * float(balanced_accuracy_score(labels, predicted)), 1)}
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, weighted: bool, n_classes: int):
+    """(scaler, classifier) of the logistic-regression stand-in for the head."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    clf = LogisticRegression(C=1.0, max_iter=300, tol=1e-3, class_weight="balanced" if weighted else None)
+    clf.fit(scaler.transform(x).astype(np.float32), y)
+    return scaler, clf
+
+
+def probabilities_of(model, x: np.ndarray, n_classes: int, prior: np.ndarray | None, tau: float) -> np.ndarray:
+    """Class probabilities of the stand-in (every class, in label order), logit-adjusted by ``tau`` * log prior."""
+    scaler, clf = model
+    p = np.full((len(x), n_classes), 1e-12)
+    p[:, clf.classes_] = clf.predict_proba(scaler.transform(x).astype(np.float32))
+    if tau and prior is not None:
+        p = p / np.power(prior, tau)
+        p /= p.sum(axis=1, keepdims=True)
+    return p
+
+
+def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.r_[np.ones(len(inside)), np.zeros(len(outside))], np.r_[inside, outside]))
+
+
+def main() -> None:
+    from painting_classifier.config import default_cache_dir, recipe
+    from painting_classifier.data import sha1_of_file
+    from painting_classifier.features import AS_IS, RECODED, RECODED_MIRRORED, Variant, cached_features
+    from painting_classifier.scope import fit_scope
+    from real_world import KINDS
+    from upload_mix import UploadVariant
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--uploads", type=int, default=400, help="held-out paintings scored as uploads")
+    parser.add_argument("--compute", action="store_true", help="compute features that are not cached yet")
+    parser.add_argument("--heads", default=",".join(HEADS), help="comma-separated head candidates")
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results" / "cv_retrain.json")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    started = time.time()
+    config, cache = recipe("default"), default_cache_dir()
+
+    def missing():
+        if not args.compute:
+            raise RuntimeError("features are not cached: run with --compute")
+        from painting_classifier.models import build_model, feature_extractor
+        return feature_extractor(build_model(config, 50))
+
+    def features(files, sha1s, variant):
+        return cached_features(missing, list(files), list(sha1s), config, cache, variant, progress=args.compute)
+
+    dataset, pool = pool_of_paintings(config, cache)
+    n_classes = len(dataset.classes)
+    files, y = dataset.files(pool), pool["label"].to_numpy()
+    fold = folds_of(pool["group"], pool["artist"], args.folds)
+    training_variants = [RECODED, RECODED_MIRRORED, Variant(copy=0, seed=config.seed)]
+    train_x = [features(files, pool["sha1"], v) for v in training_variants]
+    clean_x = features(files, pool["sha1"], AS_IS)
+    source = pool["source"].to_numpy()
+    clean_sources = np.isin(source, [SAMPLE, MORE])
+    rng = np.random.default_rng(0)
+    upload_rows = np.sort(rng.choice(np.flatnonzero(clean_sources), min(args.uploads, clean_sources.sum()),
+                                     replace=False))
+    kinds = [k for k in KINDS if k != "clean"]
+    upload_x = {kind: features([files[i] for i in upload_rows], pool["sha1"].iloc[upload_rows],
+                               UploadVariant(kind)) for kind in kinds}
+
+    heads, fold_models = {}, {}
+    for name in args.heads.split(","):
+        sources, weighted, tau = HEADS[name]
+        probs = np.zeros((len(pool), n_classes))
+        upload_probs = {kind: np.zeros((len(upload_rows), n_classes)) for kind in kinds}
+        for k in range(args.folds):
+            held = fold == k
+            train = ~held & np.isin(source, sources)
+            model = fit_head(np.concatenate([x[train] for x in train_x]), np.tile(y[train], len(train_x)),
+                             weighted, n_classes)
+            prior = np.bincount(y[train], minlength=n_classes) / train.sum()
+            fold_models[name, k] = (model, prior, tau)
+            probs[held] = probabilities_of(model, clean_x[held], n_classes, prior, tau)
+            mine = held[upload_rows]
+            for kind in kinds:
+                upload_probs[kind][mine] = probabilities_of(model, upload_x[kind][mine], n_classes, prior, tau)
+            print(f"{name}: fold {k} done ({time.time() - started:.0f} s)", flush=True)
+        clean_upload = scores_of(y[upload_rows], probs[upload_rows])
+        heads[name] = {
+            "sample + more-paintings": scores_of(y[clean_sources], probs[clean_sources]),
+            "sample": scores_of(y[source == SAMPLE], probs[source == SAMPLE]),
+            "more-paintings-2": scores_of(y[source == MORE_2], probs[source == MORE_2]),
+            "uploads": {"clean": clean_upload,
+                        **{kind: scores_of(y[upload_rows], upload_probs[kind]) for kind in kinds}},
+            "upload_loss_top1": {kind: round(clean_upload["top1"] - scores_of(y[upload_rows], p)["top1"], 1)
+                                 for kind, p in upload_probs.items()},
+            "per_artist_recall": recall_per_artist(y[clean_sources], probs[clean_sources], dataset.classes),
+        }
+        print(name, json.dumps({k: v for k, v in heads[name].items() if k != "per_artist_recall"}), flush=True)
+    chosen = max(heads, key=lambda n: (heads[n]["sample + more-paintings"]["balanced"]
+                                       + heads[n]["sample + more-paintings"]["top1"]))
+
+    negatives = sorted((DATA / "other-artists" / "images").glob("*/*"))
+    neg = pd.DataFrame({"file": [str(f) for f in negatives], "artist": [f.parent.name for f in negatives]})
+    neg["sha1"] = [sha1_of_file(f) for f in negatives]
+    neg_fold = np.zeros(len(neg), int)
+    order = np.random.default_rng(1).permutation(sorted(neg["artist"].unique()))
+    for i, artist in enumerate(order):
+        neg_fold[(neg["artist"] == artist).to_numpy()] = i % args.folds
+    neg_train_x = [features(neg["file"], neg["sha1"], v) for v in training_variants]
+    neg_clean_x = features(neg["file"], neg["sha1"], AS_IS)
+    scope = scope_candidates(fold_models, chosen, args.folds, fold, source, HEADS[chosen][0], train_x, clean_x,
+                             neg_fold, neg_train_x, neg_clean_x, n_classes, fit_scope)
+    result = {**provenance(runs=1), "folds": args.folds, "paintings": {s: int((source == s).sum()) for s in
+                                                                       (SAMPLE, MORE, MORE_2)},
+              "other_artists": {"paintings": len(neg), "artists": int(neg["artist"].nunique())},
+              "uploads_scored": len(upload_rows), "heads": heads, "chosen_head": chosen, "scope": scope,
+              "seconds": round(time.time() - started)}
+    args.json.write_text(json.dumps(result, indent=1))
+    print(json.dumps(scope, indent=1))
+
+
+def recall_per_artist(labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
+    """Out-of-fold recall and precision of each artist, in per cent."""
+    predicted = probabilities.argmax(1)
+    table = {}
+    for i, name in enumerate(classes):
+        mine, said = labels == i, predicted == i
+        table[name] = {"n": int(mine.sum()),
+                       "recall": round(100 * float((predicted[mine] == i).mean()), 1) if mine.any() else None,
+                       "precision": round(100 * float((labels[said] == i).mean()), 1) if said.any() else None}
+    return table
+
+
+def scope_candidates(fold_models, chosen, n_folds, fold, source, sources, train_x, clean_x, neg_fold, neg_train_x,
+                     neg_clean_x, n_classes, fit_scope) -> dict:
+    """Artist-held-out rejection of other painters and AUROC for each style weight and C, over the folds."""
+    rows = {}
+    for c in STYLE_CS:
+        inside = {w: [] for w in STYLE_WEIGHTS}
+        outside = {w: [] for w in STYLE_WEIGHTS}
+        rejected = {w: [] for w in STYLE_WEIGHTS}
+        for k in range(n_folds):
+            model, prior, tau = fold_models[chosen, k]
+            held, train = fold == k, (fold != k) & np.isin(source, sources)
+            positives = np.concatenate([x[train] for x in train_x])
+            negatives = np.concatenate([x[neg_fold != k] for x in neg_train_x])
+            held_probs = probabilities_of(model, clean_x[held], n_classes, prior, tau)
+            neg_probs = probabilities_of(model, neg_clean_x[neg_fold == k], n_classes, prior, tau)
+            scope = fit_scope(positives, clean_x[held], held_probs, negative_features=negatives, other_weight=1.0,
+                              other_c=c)
+            for w in STYLE_WEIGHTS:
+                scope.other_weight = w
+                pos_score = scope.scores(clean_x[held], held_probs)
+                neg_score = scope.scores(neg_clean_x[neg_fold == k], neg_probs)
+                threshold = np.quantile(pos_score, 0.05)
+                rejected[w].append(float((neg_score < threshold).mean()))
+                inside[w].append(pos_score - threshold)  # per-fold thresholds: pool scores relative to them
+                outside[w].append(neg_score - threshold)
+            print(f"scope C={c}: fold {k} done", flush=True)
+        for w in STYLE_WEIGHTS:
+            rows[f"weight {w:g}, C {c:g}"] = {
+                "weight": w, "C": c,
+                "rejected_other_artists": round(100 * float(np.mean(rejected[w])), 1),
+                "auroc": round(auroc(np.concatenate(inside[w]), np.concatenate(outside[w])), 3)}
+    return rows
+
+
+if __name__ == "__main__":
+    main()
