@@ -1,5 +1,5 @@
 """Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]
-[--concurrency N] [--quiz DIR] [--verbose]``. Serves on LiteRT: TensorFlow is never imported."""
+[--concurrency N] [--quiz DIR] [--classroom [--classroom-db PATH] [--classroom-url URL]] [--verbose]``. Serves on LiteRT: TensorFlow is never imported."""
 import argparse
 import os
 import sys
@@ -25,6 +25,14 @@ def main(argv=None) -> int:
     parser.add_argument("--quiz", type=Path, default=HERE / "assets" / "quiz",
                         help="folder of quiz paintings with manifest.csv (default: assets/quiz; make one with "
                         "python -m painting_classifier quiz-images)")
+    parser.add_argument("--classroom", action="store_true",
+                        help="classroom mode: students join the quiz with a nickname, answers count on a class board "
+                        "(a Class tab for the projector); use with --host 0.0.0.0 or --share")
+    parser.add_argument("--classroom-db", type=Path, default=None, metavar="PATH",
+                        help="the class board's SQLite file (default: ~/.local/share/painting_classifier/"
+                        "classroom.sqlite3, or under $XDG_DATA_HOME)")
+    parser.add_argument("--classroom-url", default=None, metavar="URL",
+                        help="the address students open, when it is not this machine's (e.g. behind a proxy)")
     parser.add_argument("--verbose", action="store_true", help="show native libraries' start-up logging")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
@@ -42,8 +50,15 @@ def main(argv=None) -> int:
         print(f"error: {exc}\nTrain one with: python train.py --recipe default --data DATA --out {args.model}",
               file=sys.stderr)
         return 2
+    board = None
+    if args.classroom:
+        from painting_classifier.classroom import Board, default_database
+
+        board = Board(args.classroom_db or default_database())
+        print(f"Classroom mode: the class board is kept in {board.path}")
     demo = build_demo(predictor, examples_dir=HERE / "assets" / "examples",
-                      results_dir=HERE / "benchmarks" / "results", quiz_dir=args.quiz, concurrency=args.concurrency)
+                      results_dir=HERE / "benchmarks" / "results", quiz_dir=args.quiz, concurrency=args.concurrency,
+                      classroom_board=board, classroom_host=args.host, classroom_link=args.classroom_url)
     launch(demo, args.host, args.port, share=args.share, concurrency=args.concurrency)
     return 0
 

@@ -288,34 +288,68 @@ def _results(path: Path | None) -> dict:
 
 
 def build_demo(predictor: Predictor, examples_dir: Path | None = None, results_dir: Path | None = None,
-               quiz_dir: Path | None = None, concurrency: int | None = None) -> gr.Blocks:
+               quiz_dir: Path | None = None, concurrency: int | None = None, classroom_board=None,
+               classroom_host: str = "127.0.0.1", classroom_link: str | None = None) -> gr.Blocks:
     """The whole app for one loaded model (``results_dir``: the JSON results of ``benchmarks/real_world.py`` and
     ``benchmarks/scope.py`` for the About tab, shown when they were measured on this model; ``quiz_dir``: the quiz
-    paintings and their manifest; ``concurrency``: requests computed at once, as given to ``launch``)."""
+    paintings and their manifest; ``concurrency``: requests computed at once, as given to ``launch``;
+    ``classroom_board``: a ``classroom.Board`` turns on classroom mode, with the join link made from
+    ``classroom_link`` or the address the app listens on, ``classroom_host``)."""
     bundle = predictor.bundle
     quiz = Quiz(predictor, quiz_dir) if quiz_dir else None
+    classroom = None
     with gr.Blocks(title="Who painted this?", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# Who painted this?\nDrop a painting to see which of {len(bundle.classes)} famous artists "
                     "most likely painted it — and where the network looked.")
-        with gr.Tab("Identify"):
-            served = _identify_tab(predictor, examples_dir, concurrency or usable_cpus())
-        if quiz is not None:
-            with gr.Tab("Quiz"):
-                quiz_tab(quiz, bundle.artists, served, demo.load)
-        with gr.Tab("Training"):
-            training_outputs, training_data = _training_tab(bundle, served)
-        with gr.Tab("About"):
-            results = {name: _results(results_dir / f"{name}.json" if results_dir else None)
-                       for name in ("real_world", "scope")}
-            gr.Markdown(model_card(bundle, predictor.runtime, results), elem_id="model-card")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Identify", id="identify") as identify_tab:
+                served = _identify_tab(predictor, examples_dir, concurrency or usable_cpus())
+            other_tabs = [identify_tab]
+            if quiz is not None:
+                if classroom_board is not None:
+                    from .classroom_tab import Classroom
+
+                    classroom = Classroom(classroom_board, quiz, served, classroom_host, classroom_link)
+                    demo.classroom = classroom  # launch() sets the --share link on it
+                with gr.Tab("Quiz", id="quiz") as quiz_view:
+                    quiz_tab(quiz, bundle.artists, served, demo.load, classroom)
+                other_tabs.append(quiz_view)
+            with gr.Tab("Training", id="training") as training_view:
+                training_outputs, training_data = _training_tab(bundle, served)
+            with gr.Tab("About", id="about") as about_view:
+                results = {name: _results(results_dir / f"{name}.json" if results_dir else None)
+                           for name in ("real_world", "scope")}
+                gr.Markdown(model_card(bundle, predictor.runtime, results), elem_id="model-card")
+            other_tabs += [training_view, about_view]
+            if classroom is not None:
+                from .classroom_tab import class_tab
+
+                with gr.Tab("Class", id="class") as class_view:
+                    class_tab(classroom, class_view, other_tabs)
         demo.load(training_data, outputs=training_outputs, api_name="training_data")
+        if classroom is not None:  # the join link (?view=quiz) opens the Quiz tab
+            demo.load(_opened_tab, outputs=[tabs], api_visibility="private")
     return demo
+
+
+def _opened_tab(request: gr.Request):
+    view = request.query_params.get("view") if request is not None else None
+    return gr.Tabs(selected=view) if view in ("quiz", "class") else gr.Tabs()
 
 
 def launch(demo: gr.Blocks, host: str, port: int, share: bool = False, concurrency: int | None = None, **kwargs):
     """Start the app with a bounded queue and an upload size cap; ``concurrency`` requests are computed at once (one
     decodes and crops while another uses the model; default: the cores this process may use)."""
+    from .classroom_tab import CSS as CLASSROOM_CSS
+
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency or usable_cpus())
-    return demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
-                       theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=CSS,
-                       footer_links=["api", "gradio"], **kwargs)
+    classroom = getattr(demo, "classroom", None)
+    blocking = not kwargs.pop("prevent_thread_lock", False)
+    result = demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
+                         theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=CSS + CLASSROOM_CSS,
+                         footer_links=["api", "gradio"], prevent_thread_lock=True, **kwargs)
+    if classroom is not None and share and demo.share_url and not classroom.link:
+        classroom.link = demo.share_url  # students join through the public link
+    if blocking:
+        demo.block_thread()
+    return result

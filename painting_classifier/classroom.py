@@ -1,0 +1,215 @@
+"""Classroom mode's board: a class of students against the model on the same quiz paintings, kept in SQLite.
+
+Stored (and nothing else): classes (when each board was started), the students' nicknames with when they
+joined, and each answer with its round, the painting's file name, the name chosen, whether it was right and
+when. The model's answers come from the quiz itself. One SQLite connection per thread, WAL journal and a busy
+timeout, so answers from many phones at once are all written; "New class" starts a fresh board and keeps the
+old ones.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+MAX_NICKNAME = 20
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS classes (id INTEGER PRIMARY KEY, started TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS players (
+    id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL REFERENCES classes(id), nickname TEXT NOT NULL,
+    joined TEXT NOT NULL, UNIQUE (class_id, nickname));
+CREATE TABLE IF NOT EXISTS answers (
+    player_id INTEGER NOT NULL REFERENCES players(id), round INTEGER NOT NULL, painting TEXT NOT NULL,
+    chosen TEXT NOT NULL, right INTEGER NOT NULL, answered TEXT NOT NULL, PRIMARY KEY (player_id, round));
+"""
+
+
+class ClassroomError(ValueError):
+    """Something a student or teacher did that the board cannot take, in words for them."""
+
+
+def default_database() -> Path:
+    """Where the board lives by default: the user's data directory ($XDG_DATA_HOME or ~/.local/share)."""
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "painting_classifier" / "classroom.sqlite3"
+
+
+def valid_nickname(text) -> str:
+    """The nickname as it will be shown: 1-20 printable characters, spaces at the ends trimmed, no HTML."""
+    name = " ".join(str(text or "").split())
+    if not name:
+        raise ClassroomError("Type a nickname first (1 to 20 characters).")
+    if len(name) > MAX_NICKNAME:
+        raise ClassroomError(f"A nickname has at most {MAX_NICKNAME} characters; this one has {len(name)}.")
+    if not name.isprintable():
+        raise ClassroomError("A nickname may only have printable characters.")
+    if any(c in name for c in "<>&\"'`\\"):
+        raise ClassroomError("A nickname may not contain < > & \" ' ` or \\ (no HTML, please).")
+    return name
+
+
+@dataclass(frozen=True)
+class Player:
+    id: int
+    class_id: int
+    nickname: str
+
+
+class RateLimit:
+    """At most ``limit`` events per ``seconds`` for each key (a browser session): a flood gets a readable error."""
+
+    def __init__(self, limit: int, seconds: float, what: str):
+        self.limit, self.seconds, self.what = limit, seconds, what
+        self._events: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            events = self._events.setdefault(key, deque())
+            while events and now - events[0] > self.seconds:
+                events.popleft()
+            if len(events) >= self.limit:
+                raise ClassroomError(f"Too many {self.what} from this page: wait {self.seconds:.0f} seconds and "
+                                     "try again.")
+            events.append(now)
+
+
+class Board:
+    """The classroom board in one SQLite file (created on first use)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._db().executescript(SCHEMA)
+        with self._transaction() as db:
+            if db.execute("SELECT COUNT(*) FROM classes").fetchone()[0] == 0:
+                db.execute("INSERT INTO classes (started) VALUES (?)", (_now(),))
+
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections are not shared between threads), in autocommit mode."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    def _transaction(self) -> "_Transaction":
+        return _Transaction(self._db())
+
+    def current_class(self) -> int:
+        return self._db().execute("SELECT MAX(id) FROM classes").fetchone()[0]
+
+    def new_class(self) -> int:
+        """Start a fresh board; earlier classes stay in the file."""
+        with self._transaction() as db:
+            return db.execute("INSERT INTO classes (started) VALUES (?)", (_now(),)).lastrowid
+
+    def join(self, nickname) -> Player:
+        """A new player in the current class; a nickname already taken gets " 2", " 3", ... appended."""
+        name = valid_nickname(nickname)
+        with self._transaction() as db:
+            class_id = db.execute("SELECT MAX(id) FROM classes").fetchone()[0]
+            taken = {row[0] for row in db.execute("SELECT nickname FROM players WHERE class_id = ?", (class_id,))}
+            unique, n = name, 2
+            while unique in taken:
+                suffix = f" {n}"
+                unique, n = name[: MAX_NICKNAME - len(suffix)] + suffix, n + 1
+            player_id = db.execute("INSERT INTO players (class_id, nickname, joined) VALUES (?, ?, ?)",
+                                   (class_id, unique, _now())).lastrowid
+        return Player(player_id, class_id, unique)
+
+    def record(self, player: Player, round_number: int, painting: str, chosen: str, right: bool) -> None:
+        """Keep one answer; a second answer to the same round is refused."""
+        with self._transaction() as db:
+            written = db.execute("INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
+                                 (player.id, round_number, painting, chosen, int(right), _now())).rowcount
+        if not written:
+            raise ClassroomError(f"Round {round_number + 1} is already answered.")
+
+    def players(self, class_id: int) -> list[str]:
+        return [r[0] for r in self._db().execute("SELECT nickname FROM players WHERE class_id = ? ORDER BY id",
+                                                 (class_id,))]
+
+    def answers(self, class_id: int) -> list[tuple]:
+        """(nickname, round, painting, chosen, right, answered) of every answer in a class."""
+        return self._db().execute("SELECT p.nickname, a.round, a.painting, a.chosen, a.right, a.answered "
+                                  "FROM answers a JOIN players p ON p.id = a.player_id WHERE p.class_id = ? "
+                                  "ORDER BY a.answered, p.id", (class_id,)).fetchall()
+
+    def dump(self) -> list[tuple]:
+        """Every class, player and answer, for comparing boards (e.g. before and after a restart)."""
+        with self._transaction() as db:  # one consistent snapshot
+            return (db.execute("SELECT * FROM classes ORDER BY id").fetchall()
+                    + db.execute("SELECT * FROM players ORDER BY id").fetchall()
+                    + db.execute("SELECT * FROM answers ORDER BY player_id, round").fetchall())
+
+
+class _Transaction:
+    """``with`` a connection: BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an error), so writers queue on the lock."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, *_) -> None:
+        self.db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Standing:
+    """The board of one class as the teacher's screen shows it."""
+
+    players: list[str]
+    answers: int
+    class_right: int
+    model_right: int  # the model's right answers on the same paintings, counted once per student answer
+    per_painting: list[dict]  # round, painter, students right, students answered, model's guess, model right
+    ranking: list[dict]  # nickname, right, answered; best first
+
+    @property
+    def class_accuracy(self) -> float | None:
+        return self.class_right / self.answers if self.answers else None
+
+    @property
+    def model_accuracy(self) -> float | None:
+        return self.model_right / self.answers if self.answers else None
+
+
+def standing(board: Board, class_id: int, model_answers: dict[str, tuple[str, str, bool]]) -> Standing:
+    """The class's results beside the model's; ``model_answers``: painting file name -> (painter, the model's
+    guess, whether it was right)."""
+    rows = board.answers(class_id)
+    per_round: dict[int, dict] = {}
+    scores: dict[str, list[int]] = {name: [0, 0] for name in board.players(class_id)}
+    model_right = 0
+    for nickname, round_number, painting, _, right, _ in rows:
+        painter, guess, model_ok = model_answers.get(painting, ("?", "?", False))
+        entry = per_round.setdefault(round_number, {"round": round_number + 1, "painter": painter, "right": 0,
+                                                    "answered": 0, "model_guess": guess, "model_right": model_ok})
+        entry["right"] += right
+        entry["answered"] += 1
+        scores.setdefault(nickname, [0, 0])
+        scores[nickname][0] += right
+        scores[nickname][1] += 1
+        model_right += model_ok
+    ranking = sorted(({"nickname": n, "right": r, "answered": a} for n, (r, a) in scores.items()),
+                     key=lambda row: (-row["right"], row["answered"], row["nickname"].lower()))
+    return Standing(list(scores), len(rows), sum(r[4] for r in rows), model_right,
+                    [per_round[k] for k in sorted(per_round)], ranking)

@@ -1,0 +1,187 @@
+"""Classroom mode in the app (``python app.py --classroom``): students join the quiz with a nickname on their
+phones, every answer counts on a board kept in SQLite (``classroom.py``), and the teacher's Class tab shows
+on the projector whether the class beat the network, and on which paintings.
+
+Endpoints: ``/class_join`` (nickname; the session then plays the class's ten paintings through
+``/quiz_answer`` and ``/quiz_next``), ``/class_board`` (the board as JSON) and ``/class_new`` (a fresh board).
+"""
+from __future__ import annotations
+
+import io
+import socket
+
+import gradio as gr
+import pandas as pd
+
+from .classroom import Board, ClassroomError, RateLimit, Standing, standing
+from .quiz import Quiz
+from .served_files import ServedImages
+
+BOARD_EVERY = 2.0  # seconds between refreshes of the teacher's board while the Class tab is open
+QUIZ_VIEW = "quiz"  # ?view=quiz in the join link opens the Quiz tab
+CSS = """
+#class-score h1 { font-size: 3.2rem; line-height: 1.1; margin: 0; }
+#class-score p { font-size: 1.5rem; }
+#class-join-link p { font-size: 1.3rem; word-break: break-all; }
+"""
+
+
+def lan_address() -> str | None:
+    """This machine's address on the local network (no packet is sent), or None without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            return probe.getsockname()[0]
+        except OSError:
+            return None
+
+
+def join_link(fixed: str | None, host_header: str, bound_host: str) -> tuple[str, str]:
+    """(the link students open, a warning when their phones probably cannot reach it): ``fixed`` (--share or
+    --classroom-url) when set, else the address the teacher's browser used, with this machine's local network
+    address instead of localhost when the app listens on every interface."""
+    if fixed:
+        return fixed.rstrip("/") + f"/?view={QUIZ_VIEW}", ""
+    host, _, port = host_header.partition(":")
+    local = host in ("localhost", "127.0.0.1", "::1", "[::1]")
+    if local and bound_host in ("0.0.0.0", "::", ""):
+        host = lan_address() or host
+        local = host.startswith("127.")
+    link = f"http://{host}{':' + port if port else ''}/?view={QUIZ_VIEW}"
+    warning = ("Phones cannot reach this address: start the app with `--host 0.0.0.0` (school network) or `--share`."
+               if local else "")
+    return link, warning
+
+
+def qr_png(link: str) -> bytes:
+    """A QR code of ``link`` as PNG bytes, made locally (segno: pure Python, no network)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=10, border=2)
+    return buffer.getvalue()
+
+
+class Classroom:
+    """What classroom mode's events share: the board, the quiz, the join link and the flood limits."""
+
+    def __init__(self, board: Board, quiz: Quiz, served: ServedImages | None = None, bound_host: str = "127.0.0.1",
+                 link: str | None = None):
+        self.board, self.quiz, self.served = board, quiz, served or ServedImages()
+        self.bound_host, self.link = bound_host, link
+        self.joins = RateLimit(5, 60, "joins")
+        self.answers = RateLimit(20, 10, "answers")
+        self._qr: dict[str, str] = {}
+
+    # --- students ---------------------------------------------------------------------------------------------
+
+    def join(self, nickname, request: gr.Request | None = None):
+        """A student joins the current class: (player, the class's game)."""
+        try:
+            self.joins.check(_session(request))
+            player = self.board.join(nickname)
+        except ClassroomError as exc:
+            raise gr.Error(str(exc), title="Can't join") from None
+        game = self.quiz.new_game(seed=player.class_id)  # the same paintings in the same order for the class
+        return {"id": player.id, "class_id": player.class_id, "nickname": player.nickname}, game
+
+    def record(self, player: dict, game: dict, chosen: str, right: bool, request: gr.Request | None = None) -> str:
+        """Count one answer on the board; what the class has said on this painting so far (shown after answering)."""
+        from .classroom import Player
+
+        question, _ = self.quiz.question(game)
+        try:
+            self.answers.check(_session(request))
+            self.board.record(Player(**player), game["round"], question.file.name, chosen, right)
+        except ClassroomError as exc:
+            raise gr.Error(str(exc), title="Answer not counted") from None
+        rows = [r for r in self.board.answers(player["class_id"]) if r[1] == game["round"]]
+        return (f"\n\n**Your class so far:** {sum(r[4] for r in rows)} of {len(rows)} right on this painting "
+                f"(you are {player['nickname']}).")
+
+    # --- the teacher ------------------------------------------------------------------------------------------
+
+    def model_answers(self) -> dict[str, tuple[str, str, bool]]:
+        """Painting file name -> (painter, the model's guess, right) for the class's paintings."""
+        order = self.quiz.new_game(seed=self.board.current_class())["order"]
+        questions = [self.quiz.question_of(i) for i in order]
+        return {q.file.name: (q.artist, q.model_guess, q.model_guess == q.artist) for q in questions}
+
+    def current(self) -> Standing:
+        return standing(self.board, self.board.current_class(), self.model_answers())
+
+    def board_json(self) -> dict:
+        """The current class's board for API clients."""
+        now = self.current()
+        return {"class": self.board.current_class(), "players": now.players, "answers": now.answers,
+                "class_right": now.class_right, "model_right": now.model_right, "per_painting": now.per_painting,
+                "ranking": now.ranking}
+
+    def teacher_view(self, show_ranking: bool, request: gr.Request | None = None):
+        """The Class tab's outputs: join link, QR code, score, per-painting table, ranking."""
+        host = request.headers.get("host", "localhost") if request is not None else "localhost"
+        link, warning = join_link(self.link, host, self.bound_host)
+        if link not in self._qr:
+            self._qr[link] = self.served.copy(qr_png(link), ".png")
+        now = self.current()
+        return (f"**Join the class:** {link}" + (f"\n\n⚠️ {warning}" if warning else ""), self._qr[link],
+                score_text(now), per_painting_frame(now), gr.update(value=ranking_frame(now), visible=show_ranking),
+                self.board_json())
+
+    def new_class(self, show_ranking: bool, request: gr.Request | None = None):
+        self.board.new_class()
+        return self.teacher_view(show_ranking, request)
+
+
+def _session(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or "anonymous"
+
+
+def score_text(now: Standing) -> str:
+    """The projector's headline: the class's accuracy against the model's, and the number of players."""
+    players = f"{len(now.players)} player{'s' if len(now.players) != 1 else ''}"
+    if not now.answers:
+        return f"# Waiting for answers\n{players} joined. Scan the code or open the link to play."
+    verdict = ("The class is ahead!" if now.class_right > now.model_right else
+               "A draw so far." if now.class_right == now.model_right else "The model is ahead.")
+    return (f"# Class {now.class_accuracy:.0%} · Model {now.model_accuracy:.0%}\n"
+            f"{players}, {now.answers} answers. {verdict}")
+
+
+def per_painting_frame(now: Standing) -> pd.DataFrame:
+    return pd.DataFrame([{"Round": r["round"], "Painter": r["painter"],
+                          "Students right": f"{r['right']} of {r['answered']}",
+                          "Model said": r["model_guess"] + (" ✓" if r["model_right"] else " ✗")}
+                         for r in now.per_painting], columns=["Round", "Painter", "Students right", "Model said"])
+
+
+def ranking_frame(now: Standing) -> pd.DataFrame:
+    return pd.DataFrame([{"#": i, "Nickname": r["nickname"], "Right": r["right"], "Answered": r["answered"]}
+                         for i, r in enumerate(now.ranking, start=1)], columns=["#", "Nickname", "Right", "Answered"])
+
+
+def class_tab(classroom: Classroom, tab: gr.Tab, other_tabs: list[gr.Tab]) -> None:
+    """The teacher's Class tab (the projector): link and QR code, live score, per-painting results, ranking,
+    "New class". The board refreshes every ``BOARD_EVERY`` seconds while this tab is open."""
+    with gr.Row():
+        with gr.Column(scale=1, min_width=240):
+            link = gr.Markdown(elem_id="class-join-link")
+            qr = gr.Image(label="Scan to join", interactive=False, height=260, elem_id="class-qr",
+                          show_label=True, buttons=[])
+            new_button = gr.Button("New class", elem_id="class-new")
+            show_ranking = gr.Checkbox(value=True, label="Show the ranking of nicknames", elem_id="class-show-ranking")
+        with gr.Column(scale=2, min_width=300):
+            score = gr.Markdown(elem_id="class-score")
+            paintings = gr.Dataframe(label="Per painting", interactive=False, elem_id="class-paintings", wrap=True)
+            ranking = gr.Dataframe(label="Ranking", interactive=False, elem_id="class-ranking")
+    board = gr.JSON(visible=False)
+    timer = gr.Timer(BOARD_EVERY, active=False)
+    outputs = [link, qr, score, paintings, ranking, board]
+    tab.select(classroom.teacher_view, inputs=[show_ranking], outputs=outputs, api_visibility="private")
+    tab.select(lambda: gr.Timer(active=True), outputs=[timer], api_visibility="private")
+    for other in other_tabs:
+        other.select(lambda: gr.Timer(active=False), outputs=[timer], api_visibility="private")
+    gr.on([timer.tick, show_ranking.change], classroom.teacher_view, inputs=[show_ranking], outputs=outputs,
+          api_visibility="private", show_progress="hidden")
+    new_button.click(classroom.new_class, inputs=[show_ranking], outputs=outputs, api_name="class_new")
+    gr.api(classroom.board_json, api_name="class_board")
