@@ -198,7 +198,7 @@ def main() -> None:
     neg_clean_x = features(neg["file"], neg["sha1"], AS_IS)
     scope = scope_candidates(fold_models, chosen, args.folds, fold, source, HEADS[chosen][0], train_x, clean_x,
                              neg_fold, neg_train_x, neg_clean_x, n_classes, fit_scope)
-    result = {**provenance(runs=1), "folds": args.folds, "paintings": {s: int((source == s).sum()) for s in
+    result = {**provenance(None, 1), "folds": args.folds, "paintings": {s: int((source == s).sum()) for s in
                                                                        (SAMPLE, MORE, MORE_2)},
               "other_artists": {"paintings": len(neg), "artists": int(neg["artist"].nunique())},
               "uploads_scored": len(upload_rows), "heads": heads, "chosen_head": chosen, "scope": scope,

@@ -13,6 +13,7 @@ from .cards import first_sentence
 from .quiz import Quiz
 from .served_files import ServedImages
 
+ANSWERS_AT_ONCE = 8  # quiz answers and joins computed at once
 NOTHING_TO_ASK = ("**This model has no quiz paintings to ask.** The quiz only shows paintings from the loaded "
                   "model's test split (so it never trained on them), and none of the paintings in the quiz folder "
                   "is in this model's test split. Make a quiz for it with `python -m painting_classifier "
@@ -136,7 +137,10 @@ def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load,
         gr.on([page_load, new_button.click], events.new_game, outputs=shown, api_name="quiz_new_game")
     else:  # one game per student, the class's paintings: no new game, no game before the nickname
         gr.on([join_button.click, nickname.submit], events.join, inputs=[nickname],
-              outputs=[player, join_box, game_area, joined, *shown], api_name="class_join")
+              outputs=[player, join_box, game_area, joined, *shown], api_name="class_join",
+              concurrency_limit=ANSWERS_AT_ONCE)
+    # answers are light (the model's answer is worked out once per painting, under a lock): a class's burst of
+    # answers need not queue behind two at a time
     answer_button.click(events.answer, inputs=[game, choice, player], outputs=[game, reveal, score, round_info],
-                        api_name="quiz_answer")
+                        api_name="quiz_answer", concurrency_limit=ANSWERS_AT_ONCE)
     next_button.click(events.next_painting, inputs=[game], outputs=shown, api_name="quiz_next")

@@ -230,3 +230,71 @@ def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_awa
             raise
         finally:
             browser.close()
+
+
+@pytest.fixture
+def classroom_app(tiny_bundle, tiny_quiz, tmp_path):
+    """``python app.py --classroom`` on a free port with its own board file: its URL."""
+    port = free_port()
+    log = tmp_path / "classroom.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port),
+                                    "--quiz", str(tiny_quiz), "--classroom", "--classroom-db",
+                                    str(tmp_path / "board.sqlite3")], cwd=ROOT, stdout=output,
+                                   stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_serving(url, process, log)
+        yield url, log
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroom_app, tmp_path):
+    """Three students on phone-sized pages join with nicknames and answer; the teacher's Class tab (1280x720)
+    shows 3 players by nickname, the model's answer and a QR code image."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, log = classroom_app
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            teacher = browser.new_page(viewport={"width": 1280, "height": 720})
+            teacher.goto(url)
+            teacher.get_by_role("tab", name="Class").click()
+            expect(teacher.locator("#class-score")).to_contain_text("Waiting for answers", timeout=30_000)
+            phones = []
+            for nickname in ("Ann", "Bo", "Cy"):
+                phone = browser.new_page(viewport={"width": 390, "height": 844})
+                phone.goto(url + "?view=quiz")  # the join link opens the Quiz tab
+                phone.locator("#class-nickname textarea, #class-nickname input").first.fill(nickname)
+                phone.locator("#class-join-button").click()
+                expect(phone.locator("#class-joined")).to_contain_text(f"You play as {nickname}", timeout=30_000)
+                expect(phone.locator("#quiz-reveal")).to_be_empty()  # nothing of the others before answering
+                phones.append(phone)
+            for phone in phones:
+                phone.locator("#quiz-choices label").first.click()
+                phone.locator("#quiz-answer").click()
+                expect(phone.locator("#quiz-reveal")).to_contain_text("Your class so far", timeout=30_000)
+                assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            phones[-1].screenshot(path=str(SCREENSHOTS / "classroom_phone.png"), full_page=True)
+            expect(teacher.locator("#class-score")).to_contain_text("3 players, 3 answers", timeout=30_000)
+            for nickname in ("Ann", "Bo", "Cy"):
+                expect(teacher.locator("#class-ranking")).to_contain_text(nickname)
+            expect(teacher.locator("#class-paintings")).to_contain_text(re.compile("of 3"))
+            expect(teacher.locator("#class-paintings")).to_contain_text(re.compile("[✓✗]"))
+            qr = teacher.locator("#class-qr img")
+            expect(qr).to_be_visible()
+            assert qr.evaluate("img => img.naturalWidth") > 100  # a real QR code image, not a placeholder
+            expect(teacher.locator("#class-join-link")).to_contain_text("?view=quiz")
+            teacher.screenshot(path=str(SCREENSHOTS / "classroom_projector.png"), full_page=True)
+            teacher.locator("#class-show-ranking input").uncheck()
+            expect(teacher.locator("#class-ranking")).to_be_hidden(timeout=30_000)
+        except AssertionError:
+            for i, page in enumerate(browser.contexts[0].pages if browser.contexts else []):
+                page.screenshot(path=str(tmp_path / f"failed-{i}.png"), full_page=True)
+            print(log.read_text()[-3000:])
+            raise
+        finally:
+            browser.close()
