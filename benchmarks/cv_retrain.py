@@ -144,7 +144,6 @@ def main() -> None:
     files, y = dataset.files(pool), pool["label"].to_numpy()
     fold = folds_of(pool["group"], pool["artist"], args.folds)
     training_variants = [RECODED, RECODED_MIRRORED, Variant(copy=0, seed=config.seed)]
-    train_x = [features(files, pool["sha1"], v) for v in training_variants]
     clean_x = features(files, pool["sha1"], AS_IS)
     source = pool["source"].to_numpy()
     clean_sources = np.isin(source, [SAMPLE, MORE])
@@ -154,6 +153,12 @@ def main() -> None:
     kinds = [k for k in KINDS if k != "clean"]
     upload_x = {kind: features([files[i] for i in upload_rows], pool["sha1"].iloc[upload_rows],
                                UploadVariant(kind)) for kind in kinds}
+    negatives = sorted((DATA / "other-artists" / "images").glob("*/*"))
+    neg = pd.DataFrame({"file": [str(f) for f in negatives], "artist": [f.parent.name for f in negatives]})
+    neg["sha1"] = [sha1_of_file(f) for f in negatives]
+    neg_clean_x = features(neg["file"], neg["sha1"], AS_IS)
+    neg_train_x = [features(neg["file"], neg["sha1"], v) for v in training_variants]
+    train_x = [features(files, pool["sha1"], v) for v in training_variants]
 
     heads, fold_models = {}, {}
     for name in args.heads.split(","):
@@ -187,15 +192,10 @@ def main() -> None:
     chosen = max(heads, key=lambda n: (heads[n]["sample + more-paintings"]["balanced"]
                                        + heads[n]["sample + more-paintings"]["top1"]))
 
-    negatives = sorted((DATA / "other-artists" / "images").glob("*/*"))
-    neg = pd.DataFrame({"file": [str(f) for f in negatives], "artist": [f.parent.name for f in negatives]})
-    neg["sha1"] = [sha1_of_file(f) for f in negatives]
     neg_fold = np.zeros(len(neg), int)
     order = np.random.default_rng(1).permutation(sorted(neg["artist"].unique()))
     for i, artist in enumerate(order):
         neg_fold[(neg["artist"] == artist).to_numpy()] = i % args.folds
-    neg_train_x = [features(neg["file"], neg["sha1"], v) for v in training_variants]
-    neg_clean_x = features(neg["file"], neg["sha1"], AS_IS)
     scope = scope_candidates(fold_models, chosen, args.folds, fold, source, HEADS[chosen][0], train_x, clean_x,
                              neg_fold, neg_train_x, neg_clean_x, n_classes, fit_scope)
     result = {**provenance(None, 1), "folds": args.folds, "paintings": {s: int((source == s).sum()) for s in

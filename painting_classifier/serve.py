@@ -35,10 +35,13 @@ SEEN_SIDE = 320  # long side of the "what the model looked at" preview
 OVERLAY_SIDE = 640  # long side of the "where the model looked" overlay
 LIKELIEST = "Most likely artists"
 CLOSEST = "Closest in style (not a match)"
-CLOSEST_SHOWN = 3  # names in the closest-in-style list
 ABOUT_ARTIST = "About the artist"
 CLOSEST_ARTIST = "About the closest artist in style"
-CSS = ".out-of-scope { opacity: 0.5; }"
+# out of scope: greyed, no headline name, the three closest names only (the API still gets all top_k)
+CSS = """.out-of-scope { opacity: 0.5; }
+#prediction.out-of-scope .output-class { display: none; }
+#prediction.out-of-scope .confidence-set:nth-of-type(n+4) { display: none; }
+"""
 # greys out the guesses and the card while the picture is out of scope (client side: the API keeps plain values)
 SCOPE_JS = """(scope) => {
   const out = Boolean(scope) && scope.in_scope === false;
@@ -75,7 +78,7 @@ def scope_layout(scope):
     """The answer's layout for the scope /predict gave: in scope, the likeliest artists and the first one's card
     open; out of scope, a short "closest in style" list and the card folded away."""
     out = bool(scope) and scope.get("in_scope") is False
-    return (gr.update(label=CLOSEST if out else LIKELIEST, num_top_classes=CLOSEST_SHOWN if out else None),
+    return (gr.update(label=CLOSEST if out else LIKELIEST),
             gr.update(open=not out, label=CLOSEST_ARTIST if out else ABOUT_ARTIST))
 
 

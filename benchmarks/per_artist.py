@@ -1,0 +1,55 @@
+"""Recall and precision per artist: the shipped model on its test split, beside the chosen head's out-of-fold
+figures in cross-validation (``cv_retrain.py``) and the paintings each artist was trained on.
+
+    python benchmarks/per_artist.py [--bundle assets/model] [--cv benchmarks/results/cv_retrain.json]
+
+Writes benchmarks/results/per_artist.csv and prints it as a Markdown table (for docs/experiments.md).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from provenance import provenance  # noqa: E402
+
+
+def main() -> None:
+    from painting_classifier import load_bundle
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--cv", type=Path, default=ROOT / "benchmarks" / "results" / "cv_retrain.json")
+    parser.add_argument("--csv", type=Path, default=ROOT / "benchmarks" / "results" / "per_artist.csv")
+    args = parser.parse_args()
+    bundle = load_bundle(args.bundle)
+    test = bundle.metrics["per_artist"]
+    cv = json.loads(args.cv.read_text())
+    oof = cv["heads"][cv["chosen_head"]]["per_artist_recall"]
+    trained = dict(zip(bundle.artists["label_name"], bundle.artists["train_paintings"]))
+    rows = [{"artist": name.replace("_", " "), "trained_on": int(trained[name]),
+             "test_n": test.get(name, {}).get("n", 0),
+             "test_recall": round(100 * test[name]["recall"], 1) if name in test else None,
+             "test_precision": round(100 * test[name]["precision"], 1) if name in test else None,
+             "cv_n": oof[name]["n"], "cv_recall": oof[name]["recall"], "cv_precision": oof[name]["precision"]}
+            for name in bundle.classes]
+    table = pd.DataFrame(rows).sort_values("cv_recall")
+    meta = provenance(bundle.checksum, 1)
+    table.assign(commit=meta["commit"], model_sha256=meta["model_sha256"], cores=meta["cores"],
+                 runs=meta["runs"]).to_csv(args.csv, index=False)
+    print("| artist | trained on | test n | test recall | test precision | CV n | CV recall | CV precision |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in table.itertuples():
+        print(f"| {r.artist} | {r.trained_on} | {r.test_n} | {r.test_recall} | {r.test_precision} | {r.cv_n} | "
+              f"{r.cv_recall} | {r.cv_precision} |")
+
+
+if __name__ == "__main__":
+    main()
