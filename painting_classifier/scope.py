@@ -35,7 +35,7 @@ KEPT = 0.95  # share of validation paintings kept in scope by the threshold
 PAINTING_KEPT = 0.99  # share of validation paintings that pass the painting-likeness test alone
 BLANK_BELOW = 2.0  # luminance standard deviation (grey levels of 255) under which an image is blank
 MIN_FEATURE_SCALE = 1e-2  # floor on a feature's standard deviation (as the head's MIN_FEATURE_VARIANCE)
-OTHER_WEIGHT = 2.0  # weight of the style signal beside painting-likeness and artist match (1 each)
+OTHER_WEIGHT = 4.0  # weight of the style signal beside painting-likeness and artist match (1 each)
 OTHER_C = 0.001  # inverse L2 strength of the style signal's logistic regression
 
 NOT_A_PAINTING = "not a painting"
