@@ -181,8 +181,18 @@ def scope_section(results: dict, bundle: Bundle) -> str:
     if bundle.scope is None or results.get("model_sha256") != bundle.checksum:
         return ""
     photos, others = results["photos"], results["other_artists"]
+    negatives = bundle.manifest.get("scope", {}).get("negatives")
+    learnt = ""
+    if negatives:
+        train = negatives["train"]
+        learnt = (f" It learnt what other painters' work looks like from {train['paintings']} paintings by "
+                  f"{train['artists']} painters who are none of the {len(bundle.classes)}"
+                  + (f", and rejects {negatives['rejected_on_validation']:.0%} of the paintings of "
+                     f"{negatives['val']['artists']} further painters it never saw"
+                     if negatives.get("rejected_on_validation") is not None else "") + ".")
     return (f"**Not one of the {len(bundle.classes)}?** A scope score (how painting-like the picture's features "
-            "are, and how well it matches any artist) flags pictures outside what the model knows. Measured by "
+            "are, how well it matches any artist, and how much its style is theirs rather than another painter's) "
+            f"flags pictures outside what the model knows.{learnt} Measured by "
             f"`benchmarks/scope.py`: it keeps {results['test_kept']:.0%} of the {results['test_paintings']} test "
             f"paintings in scope and rejects {photos['rejected']:.0%} of {photos['n']} photos (AUROC "
             f"{photos['auroc']:.2f}) and {others['rejected']:.0%} of {others['n']} paintings by other artists "
