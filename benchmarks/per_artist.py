@@ -46,9 +46,12 @@ def main() -> None:
                  runs=meta["runs"]).to_csv(args.csv, index=False)
     print("| artist | trained on | test n | test recall | test precision | CV n | CV recall | CV precision |")
     print("|---|---|---|---|---|---|---|---|")
+    def shown(value) -> str:
+        return "—" if value is None or pd.isna(value) else f"{value:g}"
+
     for r in table.itertuples():
-        print(f"| {r.artist} | {r.trained_on} | {r.test_n} | {r.test_recall} | {r.test_precision} | {r.cv_n} | "
-              f"{r.cv_recall} | {r.cv_precision} |")
+        print(f"| {r.artist} | {r.trained_on} | {r.test_n} | {shown(r.test_recall)} | {shown(r.test_precision)} | "
+              f"{r.cv_n} | {shown(r.cv_recall)} | {shown(r.cv_precision)} |")
 
 
 if __name__ == "__main__":

@@ -106,6 +106,12 @@ def _reduced(img: Image.Image, min_side: int) -> Image.Image:
     return reduced
 
 
+def long_side(path) -> int:
+    """The long side in pixels of the image stored in a file (read from its header, not decoded)."""
+    with Image.open(path) as img:
+        return max(img.size)
+
+
 def resize_square(img: Image.Image, size: int) -> np.ndarray:
     """Resize (squash, like the original project) to ``size``x``size``; uint8 HxWx3."""
     return np.asarray(img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0), dtype=np.uint8)

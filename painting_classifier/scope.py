@@ -15,12 +15,16 @@ Two signals from the model itself, fitted at training time and stored in the bun
 
 The scope score is a weighted mean of the signals, each standardised on validation paintings the head never
 trained on (the style signal's weight ``OTHER_WEIGHT`` and its regularisation ``OTHER_C`` chosen on
-artist-grouped cross-validation, ``benchmarks/cv_retrain.py``); the threshold keeps ``kept`` (95 %) of those validation paintings in scope. An image
-out of scope whose painting-likeness alone is below what 99 % of validation paintings reach is
-reported as "not a painting", otherwise as "not one of the 50". A blank image (one colour, whatever
-its score) is "not a painting" too: the flattest of the 1,739 real paintings in ../shared/data has a
-luminance standard deviation of 5.7 grey levels, a flat colour under 1. Chosen in
-``benchmarks/scope_candidates.py`` (docs/experiments.md §4d).
+artist-grouped cross-validation, ``benchmarks/cv_retrain.py``). Validation paintings stored smaller than
+``CALIBRATION_MIN_SIDE`` (more-paintings-2's squashed 224 px copies) do not set the standardisation and the
+thresholds: users upload paintings at full size, and the copies sat further inside the score, which kept only
+92 % of full-size validation paintings. An image whose painting-likeness alone is below what 99 % of those
+validation paintings reach is "not a painting" and out of scope whatever its match and style (the style signal
+knows paintings only, and weighted 4 it let photos through); the threshold on the score keeps ``KEPT`` (95 %)
+of the validation paintings in scope in all. An image out of scope but painting-like is "not one of the 50". A
+blank image (one colour, whatever its score) is "not a painting" too: the flattest of the 1,739 real paintings
+in ../shared/data has a luminance standard deviation of 5.7 grey levels, a flat colour under 1. Chosen in
+``benchmarks/scope_candidates.py`` (docs/experiments.md §4d, §4g).
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ BLANK_BELOW = 2.0  # luminance standard deviation (grey levels of 255) under whi
 MIN_FEATURE_SCALE = 1e-2  # floor on a feature's standard deviation (as the head's MIN_FEATURE_VARIANCE)
 OTHER_WEIGHT = 4.0  # weight of the style signal beside painting-likeness and artist match (1 each)
 OTHER_C = 0.001  # inverse L2 strength of the style signal's logistic regression
+CALIBRATION_MIN_SIDE = 256  # validation paintings stored smaller (squashed 224 px copies) do not set the thresholds
+NOT_A_PAINTING_GAP = 1.0  # how far below the threshold the score of a picture that is not a painting is held
 
 NOT_A_PAINTING = "not a painting"
 NOT_ONE_OF_THE_ARTISTS = "not one of the artists"
@@ -79,8 +85,16 @@ class Scope:
 
     def scores(self, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         """Scope scores (higher: more like the 50 artists' paintings) of (N, D) features and (N, classes)
-        probabilities."""
-        return self._combined(self.likeness(features), probabilities, self.style(features))
+        probabilities; a picture that is not painting-like (``painting_threshold``) scores below the threshold,
+        whatever its match and style."""
+        likeness = self.likeness(features)
+        return self._vetoed(self._combined(likeness, probabilities, self.style(features)), likeness)
+
+    def _vetoed(self, combined: np.ndarray, likeness: np.ndarray) -> np.ndarray:
+        """Scores held at least ``NOT_A_PAINTING_GAP`` below the threshold where painting-likeness alone says
+        "not a painting": the style and match signals know paintings only, and can call a photo a painting."""
+        return np.where(likeness >= self.painting_threshold, combined,
+                        np.minimum(combined, self.threshold - NOT_A_PAINTING_GAP))
 
     def _combined(self, likeness: np.ndarray, probabilities: np.ndarray, style: np.ndarray) -> np.ndarray:
         """The scope score: painting-likeness, top probability and style, standardised on validation, weighted mean."""
@@ -95,8 +109,10 @@ class Scope:
               pixels: np.ndarray | None = None) -> tuple[float, bool, str | None]:
         """(scope score, in scope, why not) for one image's features and probabilities (and its RGB ``pixels``,
         the model's input, to tell a blank image)."""
-        likeness = self.likeness(features[None])[0]
-        score = float(self._combined(likeness, probabilities, self.style(features[None])[0]))
+        likeness = self.likeness(features[None])
+        score = float(self._vetoed(self._combined(likeness, probabilities[None], self.style(features[None])),
+                                   likeness)[0])
+        likeness = float(likeness[0])
         if pixels is not None and is_blank(pixels):
             return score, False, NOT_A_PAINTING
         if score >= self.threshold:
@@ -164,9 +180,11 @@ def fit_scope(train_features: np.ndarray, val_features: np.ndarray, val_probabil
     match = np.max(val_probabilities, axis=-1)
     scope.likeness_stats = np.array([likeness.mean(), max(likeness.std(), 1e-6)])
     scope.match_stats = np.array([match.mean(), max(match.std(), 1e-6)])
-    combined = scope._combined(likeness, val_probabilities, scope.style(val_features))
-    scope.threshold = float(np.quantile(combined, 1 - KEPT))
     scope.painting_threshold = float(np.quantile(likeness, 1 - PAINTING_KEPT))
+    combined = scope._combined(likeness, val_probabilities, scope.style(val_features))
+    painting_like = likeness >= scope.painting_threshold
+    # kept: painting-like and above the threshold, KEPT of the validation paintings in all
+    scope.threshold = float(np.quantile(combined[painting_like], max(0.0, 1 - KEPT / painting_like.mean())))
     return scope
 
 

@@ -23,7 +23,8 @@ from .features import MIRRORED, HeadFeatures
 from .near_duplicates import find_groups, groups_table
 from .negatives import scan_negatives
 from .negatives import summary as negatives_summary
-from .scope import Scope, fit_scope
+from .images import long_side
+from .scope import CALIBRATION_MIN_SIDE, Scope, fit_scope
 
 STATE_DIR = "training"
 
@@ -339,6 +340,11 @@ def fit_run_scope(run: Run) -> Scope | None:
     features = HeadFeatures(run.model, run.dataset, run.config, run.state if backbone_trained else run.cache,
                             run.progress)
     train, val = run.part("train"), run.part("val")
+    full_size = np.array([long_side(f) >= CALIBRATION_MIN_SIDE for f in run.dataset.files(val)])
+    if full_size.sum() >= 20:  # the thresholds come from full-size validation paintings (scope.py)
+        val, val_probabilities = val[full_size], run.val_probabilities[full_size]
+    else:
+        val_probabilities = run.val_probabilities
     train_features, _ = features.training_set(train)
     val_features = features.of(val)
     if run.config.tta:  # as the Predictor sees an image: its features averaged with the mirror image's
@@ -347,7 +353,7 @@ def fit_run_scope(run: Run) -> Scope | None:
     if run.negatives is not None:
         negatives = np.concatenate([features.of_files(run.negatives.query("split == 'train'"), variant)
                                     for variant in features.training_variants()])
-    scope = fit_scope(train_features, val_features, run.val_probabilities, negative_features=negatives)
+    scope = fit_scope(train_features, val_features, val_probabilities, negative_features=negatives)
     print(f"Scope score: fitted on {len(train_features)} training feature vectors"
           + (f" and {len(negatives)} of other painters'" if negatives is not None else "")
           + f", threshold {scope.threshold:.3f} keeps 95 % of {len(val)} validation paintings")

@@ -162,3 +162,18 @@ def test_the_style_signal_survives_save_and_load(tmp_path):
     assert loaded.other_weight == scope.other_weight > 0
     np.testing.assert_allclose(loaded.scores(probe, probs), scope.scores(probe, probs), atol=1e-4)
     assert "style against other painters'" in loaded.summary()["method"]
+
+
+def test_a_picture_that_is_not_painting_like_stays_out_whatever_its_style_and_match():
+    """The style signal knows paintings only: however sure it is, a picture off the paintings' subspace (a photo)
+    is not a painting."""
+    rng = np.random.default_rng(5)
+    train, _ = clusters(rng, 400)
+    val, labels = clusters(rng, 200)
+    scope = fit_scope(train, val, confident(labels), components=6, negative_features=other_painters(rng, 100))
+    scope.other_bias += 1e3  # the style signal now calls everything one of the 50's, far above the threshold
+    photo = rng.normal(scale=3, size=(1, 40))  # off the 6-dimensional subspace the paintings live in
+    assert scope.likeness(photo)[0] < scope.painting_threshold
+    assert scope.scores(photo, confident(np.array([0])))[0] < scope.threshold
+    assert scope.judge(photo[0], confident(np.array([0]))[0])[1:] == (False, NOT_A_PAINTING)
+    assert scope.judge(val[0], confident(labels[:1])[0])[1]  # a painting stays in
