@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,26 @@ def start_app(*options: str, port: int | None = None, env: dict | None = None,
     server = subprocess.Popen([python, str(ROOT / "app.py"), *options, "--port", str(port)], cwd=ROOT,
                               env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return server, f"http://127.0.0.1:{port}"
+
+
+def all_at_once(work, n: int) -> tuple[list[threading.Thread], float, list[float]]:
+    """``work(i)`` for i in 0..n-1 on threads released together by one barrier (n students at the same moment):
+    the running threads, when they were released (``time.perf_counter``) and each call's seconds (filled in as the
+    calls end; join the threads first)."""
+    start_line = threading.Barrier(n + 1)
+    seconds = [0.0] * n
+
+    def timed(i: int) -> None:
+        start_line.wait()
+        began = time.perf_counter()
+        work(i)
+        seconds[i] = time.perf_counter() - began
+
+    threads = [threading.Thread(target=timed, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    start_line.wait()
+    return threads, time.perf_counter(), seconds
 
 
 def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 180) -> None:

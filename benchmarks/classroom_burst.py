@@ -22,7 +22,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -34,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SAMPLE = ROOT.parent / "shared" / "data" / "best-artworks-sample" / "images"
 
-from app_client import AppFailed, call, cpu_seconds, fetch, start_app, upload, wait_until_serving  # noqa: E402
+from app_client import AppFailed, all_at_once, call, cpu_seconds, fetch, start_app, upload, wait_until_serving  # noqa: E402
 from provenance import provenance  # noqa: E402
 
 
@@ -80,25 +79,17 @@ def photos_of(photo: Path, students: int, folder: Path) -> list[Path]:
 def burst(url: str, photo: Path, students: int, explain: bool) -> dict:
     """``students`` students asking at the same moment, each with their own copy of the photo: wall seconds, each
     one's wait, answers, errors."""
-    start_line = threading.Barrier(students + 1)
-    seconds, errors = [0.0] * students, [None] * students
+    errors = [None] * students
     folder = Path(tempfile.mkdtemp(dir=photo.parent))
     photos = photos_of(photo, students, folder)
 
     def student(i: int) -> None:
-        start_line.wait()
-        began = time.perf_counter()
         try:
             ask(url, photos[i], explain)
         except (AppFailed, ValueError, KeyError) as error:
             errors[i] = str(error)[:300]
-        seconds[i] = time.perf_counter() - began
 
-    threads = [threading.Thread(target=student, args=(i,)) for i in range(students)]
-    for thread in threads:
-        thread.start()
-    start_line.wait()
-    began = time.perf_counter()
+    threads, began, seconds = all_at_once(student, students)
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began

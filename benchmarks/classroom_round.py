@@ -15,7 +15,6 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from app_client import start_app, wait_until_serving  # noqa: E402
+from app_client import all_at_once, start_app, wait_until_serving  # noqa: E402
 from provenance import provenance  # noqa: E402
 
 
@@ -38,22 +37,15 @@ def one_round(url: str, students: int) -> dict:
         clients.append(client)
         choices.append(joined[-1]["choices"][i % 4])
     teacher = Client(url, verbose=False)
-    barrier, took, errors = threading.Barrier(students + 1), [0.0] * students, []
+    errors = []
 
     def answer(i: int) -> None:
-        barrier.wait()
-        started = time.perf_counter()
         try:
             clients[i].predict(choices[i], api_name="/quiz_answer")
         except Exception as exc:  # noqa: BLE001 (reported in the results)
             errors.append(str(exc))
-        took[i] = time.perf_counter() - started
 
-    threads = [threading.Thread(target=answer, args=(i,)) for i in range(students)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    released = time.perf_counter()
+    threads, released, took = all_at_once(answer, students)
     on_board = None
     while time.perf_counter() - released < 30:
         if teacher.predict(api_name="/class_board")["answers"] >= students:

@@ -140,11 +140,13 @@ class Board:
         return [r[0] for r in self._db().execute("SELECT nickname FROM players WHERE class_id = ? ORDER BY id",
                                                  (class_id,))]
 
-    def answers(self, class_id: int) -> list[tuple]:
-        """(nickname, round, painting, chosen, right, answered) of every answer in a class."""
+    def answers(self, class_id: int, round_number: int | None = None) -> list[tuple]:
+        """(nickname, round, painting, chosen, right, answered) of every answer in a class (of one round only, when
+        given)."""
         return self._db().execute("SELECT p.nickname, a.round, a.painting, a.chosen, a.right, a.answered "
                                   "FROM answers a JOIN players p ON p.id = a.player_id WHERE p.class_id = ? "
-                                  "ORDER BY a.answered, p.id", (class_id,)).fetchall()
+                                  "AND (? IS NULL OR a.round = ?) ORDER BY a.answered, p.id",
+                                  (class_id, round_number, round_number)).fetchall()
 
     def dump(self) -> list[tuple]:
         """Every class, player and answer, for comparing boards (e.g. before and after a restart)."""
@@ -176,6 +178,7 @@ def _now() -> str:
 class Standing:
     """The board of one class as the teacher's screen shows it."""
 
+    class_id: int
     players: list[str]
     answers: int
     class_right: int
@@ -211,5 +214,5 @@ def standing(board: Board, class_id: int, model_answers: dict[str, tuple[str, st
         model_right += model_ok
     ranking = sorted(({"nickname": n, "right": r, "answered": a} for n, (r, a) in scores.items()),
                      key=lambda row: (-row["right"], row["answered"], row["nickname"].lower()))
-    return Standing(list(scores), len(rows), sum(r[4] for r in rows), model_right,
+    return Standing(class_id, list(scores), len(rows), sum(r[4] for r in rows), model_right,
                     [per_round[k] for k in sorted(per_round)], ranking)

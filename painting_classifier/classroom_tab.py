@@ -13,7 +13,7 @@ import socket
 import gradio as gr
 import pandas as pd
 
-from .classroom import Board, ClassroomError, RateLimit, Standing, standing
+from .classroom import Board, ClassroomError, Player, RateLimit, Standing, standing
 from .quiz import Quiz
 from .served_files import ServedImages
 
@@ -87,33 +87,34 @@ class Classroom:
 
     def record(self, player: dict, game: dict, chosen: str, right: bool, request: gr.Request | None = None) -> str:
         """Count one answer on the board; what the class has said on this painting so far (shown after answering)."""
-        from .classroom import Player
-
         question, _ = self.quiz.question(game)
         try:
             self.answers.check(_session(request))
             self.board.record(Player(**player), game["round"], question.file.name, chosen, right)
         except ClassroomError as exc:
             raise gr.Error(str(exc), title="Answer not counted") from None
-        rows = [r for r in self.board.answers(player["class_id"]) if r[1] == game["round"]]
+        rows = self.board.answers(player["class_id"], game["round"])
         return (f"\n\n**Your class so far:** {sum(r[4] for r in rows)} of {len(rows)} right on this painting "
                 f"(you are {player['nickname']}).")
 
     # --- the teacher ------------------------------------------------------------------------------------------
 
-    def model_answers(self) -> dict[str, tuple[str, str, bool]]:
-        """Painting file name -> (painter, the model's guess, right) for the class's paintings."""
-        order = self.quiz.new_game(seed=self.board.current_class())["order"]
+    def model_answers(self, class_id: int) -> dict[str, tuple[str, str, bool]]:
+        """Painting file name -> (painter, the model's guess, right) for a class's paintings."""
+        order = self.quiz.new_game(seed=class_id)["order"]
         questions = [self.quiz.question_of(i) for i in order]
         return {q.file.name: (q.artist, q.model_guess, q.model_guess == q.artist) for q in questions}
 
     def current(self) -> Standing:
-        return standing(self.board, self.board.current_class(), self.model_answers())
+        class_id = self.board.current_class()
+        return standing(self.board, class_id, self.model_answers(class_id))
 
     def board_json(self) -> dict:
         """The current class's board for API clients."""
-        now = self.current()
-        return {"class": self.board.current_class(), "players": now.players, "answers": now.answers,
+        return self._board_of(self.current())
+
+    def _board_of(self, now: Standing) -> dict:
+        return {"class": now.class_id, "players": now.players, "answers": now.answers,
                 "class_right": now.class_right, "model_right": now.model_right, "per_painting": now.per_painting,
                 "ranking": now.ranking}
 
@@ -126,7 +127,7 @@ class Classroom:
         now = self.current()
         return (f"**Join the class:** {link}" + (f"\n\n⚠️ {warning}" if warning else ""), self._qr[link],
                 score_text(now), per_painting_frame(now), gr.update(value=ranking_frame(now), visible=show_ranking),
-                self.board_json())
+                self._board_of(now))
 
     def new_class(self, show_ranking: bool, request: gr.Request | None = None):
         self.board.new_class()

@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,17 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: 
     raise AssertionError(f"app.py did not answer on {url} within {timeout}s")
 
 
-@pytest.fixture
-def served_app(tiny_bundle, tiny_quiz, tmp_path):
-    """``python app.py`` on a free port: its URL and the file its output goes to."""
+@contextmanager
+def running_app(tiny_bundle, tiny_quiz, tmp_path: Path, *options: str):
+    """``python app.py`` on the tiny bundle and quiz with ``options``, on a free port and with a private data
+    directory: its URL and the file its output goes to."""
     port = free_port()
-    log = tmp_path / "app.log"
+    log = tmp_path / f"app-{port}.log"
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data-home"), "PYTHONUNBUFFERED": "1"}
     with open(log, "w") as output:
         process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port),
-                                    "--quiz", str(tiny_quiz)], cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                    "--quiz", str(tiny_quiz), *options], cwd=ROOT, stdout=output,
+                                   stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_serving(url, process, log)
@@ -51,6 +54,13 @@ def served_app(tiny_bundle, tiny_quiz, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def served_app(tiny_bundle, tiny_quiz, tmp_path):
+    """``python app.py`` on a free port: its URL and the file its output goes to."""
+    with running_app(tiny_bundle, tiny_quiz, tmp_path) as served:
+        yield served
 
 
 def artist_of_shown_painting(page, quiz_folder: Path) -> str:
@@ -236,21 +246,10 @@ def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_awa
 
 @pytest.fixture
 def classroom_app(tiny_bundle, tiny_quiz, tmp_path):
-    """``python app.py --classroom`` on a free port with its own board file: its URL."""
-    port = free_port()
-    log = tmp_path / "classroom.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--port", str(port),
-                                    "--quiz", str(tiny_quiz), "--classroom", "--classroom-db",
-                                    str(tmp_path / "board.sqlite3")], cwd=ROOT, stdout=output,
-                                   stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_serving(url, process, log)
-        yield url, log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    """``python app.py --classroom`` on a free port with its own board file: its URL and output file."""
+    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db",
+                     str(tmp_path / "board.sqlite3")) as served:
+        yield served
 
 
 def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroom_app, tmp_path):

@@ -1,37 +1,11 @@
 """Classroom mode end to end: `python app.py --classroom` with gradio_client students, a restart, and the app
 without --classroom writing nothing."""
-import os
-import subprocess
-import sys
-from contextlib import contextmanager
-
 import pytest
 from gradio_client import Client
 
-from conftest import ROOT
-from test_app import free_port
-from test_browser import wait_until_serving
+from test_browser import running_app
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def running_app(tiny_bundle, tiny_quiz, tmp_path, *options):
-    """``python app.py`` with ``options`` and a private data directory; yields its URL."""
-    port = free_port()
-    log = tmp_path / f"app-{port}.log"
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data-home"), "PYTHONUNBUFFERED": "1"}
-    with open(log, "w") as output:
-        process = subprocess.Popen([sys.executable, "app.py", "--model", str(tiny_bundle), "--quiz", str(tiny_quiz),
-                                    "--port", str(port), *options], cwd=ROOT, stdout=output,
-                                   stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_serving(url, process, log)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def play_first_round(url: str, nickname: str, pick: int) -> dict:
@@ -44,14 +18,14 @@ def play_first_round(url: str, nickname: str, pick: int) -> dict:
 
 def test_students_join_answer_and_the_board_survives_a_restart(tiny_bundle, tiny_quiz, tmp_path):
     database = tmp_path / "board.sqlite3"
-    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db", str(database)) as url:
+    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db", str(database)) as (url, _):
         rounds = [play_first_round(url, name, pick) for name, pick in (("Ann", 0), ("Bo", 1), ("Ann", 2))]
         board = Client(url, verbose=False).predict(api_name="/class_board")
     assert board["players"] == ["Ann", "Bo", "Ann 2"] and board["answers"] == 3
     assert board["class_right"] == sum(r["you_right"] for r in rounds)
     assert board["model_right"] == 3 * rounds[0]["model_right"]  # everyone got the same first painting
     assert {r["answer"] for r in rounds} == {board["per_painting"][0]["painter"]}
-    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db", str(database)) as url:
+    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db", str(database)) as (url, _):
         assert Client(url, verbose=False).predict(api_name="/class_board") == board
 
 
@@ -59,7 +33,7 @@ def test_a_student_cannot_answer_before_joining_nor_flood_joins(tiny_bundle, tin
     from gradio_client.exceptions import AppError
 
     with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db",
-                     str(tmp_path / "b.sqlite3")) as url:
+                     str(tmp_path / "b.sqlite3")) as (url, _):
         student = Client(url, verbose=False)
         with pytest.raises(AppError, match="Join the class first"):
             student.predict(api_name="/quiz_next")
@@ -73,7 +47,7 @@ def test_a_student_cannot_answer_before_joining_nor_flood_joins(tiny_bundle, tin
 
 
 def test_without_classroom_there_is_no_nickname_and_nothing_is_stored(tiny_bundle, tiny_quiz, tmp_path):
-    with running_app(tiny_bundle, tiny_quiz, tmp_path) as url:
+    with running_app(tiny_bundle, tiny_quiz, tmp_path) as (url, _):
         client = Client(url, verbose=False)
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
         assert "/quiz_new_game" in endpoints and "/class_join" not in endpoints and "/class_board" not in endpoints
