@@ -1,4 +1,5 @@
-"""Probe for #23's thumbnail loss: every full-size training painting also as a squashed thumbnail.
+"""Probe for #23's thumbnail loss: every full-size training painting also as a squashed thumbnail, and every
+painting also in black and white.
 
     python benchmarks/thumbnail_probe.py
 
@@ -6,9 +7,9 @@ more-paintings-2's squashed 224 px JPEG-50 copies make small soft pictures a cue
 of them (256 px thumbnails lost 23 points of test top-1 with the retrained model). This adds to the training side
 of ``cv_retrain.py``'s folds (same folds, same logistic-regression stand-in, class weights) one more variant of
 each painting of the sample and more-paintings: squashed to 256 x 256 and stored at JPEG 50, as more-paintings-2's
-copies are (``augment.squashed``), and scores out of fold on clean paintings and on 400 of them as uploads (the
-loss against clean, top-1 points). A probe for the next retrain, not a choice. Writes
-benchmarks/results/thumbnail_probe.json.
+copies are (``augment.squashed``); and then a black-and-white copy of every painting too. It scores out of fold
+on clean paintings and on 400 of them as uploads (the loss against clean, top-1 points). The recipe's
+``thumbnail_copies`` and ``grayscale_copies`` were chosen on it. Writes benchmarks/results/thumbnail_probe.json.
 """
 import json
 import sys
@@ -35,6 +36,25 @@ class Squashed:
         from painting_classifier.images import load_rgb, resize_square
 
         return resize_square(augment.squashed(load_rgb(path)), size)
+
+
+class Grayscale:
+    """A painting re-encoded as every training source is, then in black and white (``features.Variant``'s interface)."""
+
+    suffix = "_probe-gray-r448q82"
+
+    def load(self, path, sha1, size):
+        from PIL import ImageOps
+
+        from painting_classifier import augment
+        from painting_classifier.images import load_rgb, resize_square
+
+        return resize_square(ImageOps.grayscale(augment.recoded(load_rgb(path))).convert("RGB"), size)
+
+
+ROWS = {"as shipped": (), "with a squashed copy of every full-size painting": ("squashed",),
+        "with a squashed copy of every full-size painting and a black-and-white copy of every painting":
+            ("squashed", "grayscale")}
 
 
 def main() -> None:
@@ -67,19 +87,23 @@ def main() -> None:
     sized = np.flatnonzero(full_size)
     squashed_x = np.zeros_like(clean_x)
     squashed_x[sized] = features([files[i] for i in sized], pool["sha1"].iloc[sized], Squashed())
+    gray_x = features(files, pool["sha1"], Grayscale())
     rows = np.sort(np.random.default_rng(0).choice(sized, 400, replace=False))  # cv_retrain.py's upload rows
     kinds = ["thumbnail", "screenshot", "bw", "rotated", "detail"]
     uploads = {k: features([files[i] for i in rows], pool["sha1"].iloc[rows], UploadVariant(k)) for k in kinds}
     results = []
-    for with_squashed in (False, True):
+    for name, extra in ROWS.items():
         probs = np.zeros((len(pool), 50))
         upload_probs = {k: np.zeros((len(rows), 50)) for k in kinds}
         for k in range(5):
             held, train = fold == k, fold != k
             xs, ys = [x[train] for x in train_x], [y[train]] * len(train_x)
-            if with_squashed:
+            if "squashed" in extra:
                 xs.append(squashed_x[train & full_size])
                 ys.append(y[train & full_size])
+            if "grayscale" in extra:
+                xs.append(gray_x[train])
+                ys.append(y[train])
             x, labels = np.concatenate(xs), np.concatenate(ys)
             scaler = StandardScaler().fit(x)
             clf = LogisticRegression(C=1.0, max_iter=300, tol=1e-3, class_weight="balanced")
@@ -89,7 +113,7 @@ def main() -> None:
             for kind in kinds:
                 upload_probs[kind][mine] = clf.predict_proba(scaler.transform(uploads[kind][mine]).astype(np.float32))
         clean_400 = cv.scores_of(y[rows], probs[rows])["top1"]
-        results.append({"training": "with a squashed copy of every full-size painting" if with_squashed else "as shipped",
+        results.append({"training": name,
                         "clean": cv.scores_of(y[full_size], probs[full_size]), "clean_uploads_400_top1": clean_400,
                         "upload_loss_top1": {kind: round(clean_400 - cv.scores_of(y[rows], p)["top1"], 1)
                                              for kind, p in upload_probs.items()}})

@@ -32,6 +32,9 @@ P_SQUASHED = 0.1  # squashed to 256 x 256 and stored at JPEG 50, as 3,319 painti
 # How every training source is stored before its features (``Config.recode``): as other-artists is.
 RECODED_SIDE = 448
 RECODED_QUALITY = 82
+# A squashed web thumbnail, as 3,319 paintings of more-paintings-2 are stored (``Config.thumbnail_copies``).
+SQUASHED_SIDE = 256
+SQUASHED_QUALITY = 50
 
 
 def copy_rng(seed: int, sha1: str, copy: int) -> np.random.Generator:
@@ -131,8 +134,10 @@ def recoded(img: Image.Image) -> Image.Image:
 
 
 def squashed(img: Image.Image) -> Image.Image:
-    """``img`` squashed to a 256 x 256 square and stored at 224 px, JPEG quality 50 (more-paintings-2's copies)."""
-    return jpeg(img.resize((256, 256), Image.Resampling.BILINEAR).resize((224, 224), Image.Resampling.BILINEAR), 50)
+    """``img`` squashed to a ``SQUASHED_SIDE`` square and stored at 224 px, JPEG quality ``SQUASHED_QUALITY``
+    (more-paintings-2's copies)."""
+    square = img.resize((SQUASHED_SIDE, SQUASHED_SIDE), Image.Resampling.BILINEAR)
+    return jpeg(square.resize((224, 224), Image.Resampling.BILINEAR), SQUASHED_QUALITY)
 
 
 def in_museum(img: Image.Image, rng: np.random.Generator) -> Image.Image:

@@ -99,6 +99,10 @@ def _training_options(bundle: Bundle) -> str:
     if config.degraded_copies:
         copies = "one upload-like copy" if config.degraded_copies == 1 else f"{config.degraded_copies} upload-like copies"
         options.append(f"{copies} of each painting (thumbnails, photos on a wall, details, light, grayscale, JPEG)")
+    if config.thumbnail_copies:
+        options.append("a squashed 256 px thumbnail of each painting stored larger than that")
+    if config.grayscale_copies:
+        options.append("a black-and-white copy of each painting")
     if config.label_smoothing:
         options.append(f"label smoothing {config.label_smoothing}")
     if config.head_l2:

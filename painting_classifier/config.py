@@ -61,6 +61,9 @@ class Config:
                                   "wall, detail, light, grayscale, JPEG; cached features)", metavar="N")
     recode: bool = option(False, "train on every painting re-encoded as other-artists is stored (at most 448 px, "
                           "JPEG quality 82), so size and compression tell no source apart")
+    thumbnail_copies: bool = option(False, "train on a squashed 256 x 256, JPEG-50 thumbnail of every painting "
+                                    "stored larger than that too, as the squashed copies of more-paintings-2 are")
+    grayscale_copies: bool = option(False, "train on a black-and-white copy of every painting too")
     tta: bool = option(False, "test-time augmentation: average with the mirror image")
     refit: bool = option(False, "retrain the head on train + validation for the epochs validation chose")
     calibrate: bool = option(False, "fit a softmax temperature on validation so probabilities match accuracy")
@@ -140,6 +143,8 @@ RECIPES: dict[str, dict] = {
         "augment": True,
         "degraded_copies": 1,
         "recode": True,
+        "thumbnail_copies": True,
+        "grayscale_copies": True,
         "label_smoothing": 0.1,
         "refit": True,
         "calibrate": True,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .images import load_array, load_rgb
+from .images import load_array, load_rgb, stored_size
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 SHUFFLE_BUFFER = 256  # images held for per-epoch reshuffling (the file order is shuffled once up front)
@@ -133,8 +133,8 @@ def _check_image(path: Path) -> tuple[str, int, int, str]:
     """sha1, width, height and "" -- or a reason the file is unusable."""
     try:
         data = path.read_bytes()
-        img = load_rgb(data, min_side=64)  # fully decodes (at reduced scale for JPEGs): catches truncation
-        return hashlib.sha1(data).hexdigest(), *img.size, ""
+        load_rgb(data, min_side=64)  # fully decodes (at reduced scale for JPEGs): catches truncation
+        return hashlib.sha1(data).hexdigest(), *stored_size(data), ""
     except (ValueError, OSError) as exc:
         return "", 0, 0, str(exc)
 

@@ -14,12 +14,13 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from PIL import ImageOps
 from tqdm.auto import tqdm
 
 from . import augment, models
 from .config import Config
 from .data import Dataset
-from .images import load_array, load_rgb, resize_square
+from .images import load_rgb, long_side, resize_square
 
 FEATURES_VERSION = "2"  # bump when feature extraction changes so stale caches are not reused
 
@@ -43,28 +44,36 @@ class Variant:
     copy: int | None = None
     seed: int = 0
     recoded: bool = False  # stored as every training source is (``augment.recoded``); not with ``copy``
+    squashed: bool = False  # a squashed web thumbnail (``augment.squashed``); alone only
+    grayscale: bool = False  # in black and white
 
     @property
     def suffix(self) -> str:
         """What the cache file name adds to the painting's sha1."""
         degraded = "" if self.copy is None else f"_deg{augment.AUGMENT_VERSION}s{self.seed}c{self.copy}"
         recoded = f"_r{augment.RECODED_SIDE}q{augment.RECODED_QUALITY}" if self.recoded else ""
-        return degraded + recoded + ("_flip" if self.mirrored else "")
+        squashed = f"_sq{augment.SQUASHED_SIDE}q{augment.SQUASHED_QUALITY}" if self.squashed else ""
+        return degraded + recoded + squashed + ("_gray" if self.grayscale else "") + ("_flip" if self.mirrored else "")
 
     def load(self, path: str, sha1: str, size: int) -> np.ndarray:
         """The uint8 ``size`` x ``size`` input for this variant of one painting."""
-        if self.copy is None and self.recoded:
-            array = resize_square(augment.recoded(load_rgb(path)), size)
-        elif self.copy is None:
-            array = load_array(path, size)
+        if self.squashed:
+            img = augment.squashed(load_rgb(path))  # fully decoded, as benchmarks/thumbnail_probe.py chose it
+        elif self.copy is not None:
+            img = augment.degraded_copy(load_rgb(path, min_side=size), augment.copy_rng(self.seed, sha1, self.copy))
+        elif self.recoded:
+            img = augment.recoded(load_rgb(path))
         else:
-            copy = augment.degraded_copy(load_rgb(path, min_side=size), augment.copy_rng(self.seed, sha1, self.copy))
-            array = resize_square(copy, size)
+            img = load_rgb(path, min_side=size)
+        if self.grayscale:
+            img = ImageOps.grayscale(img).convert("RGB")
+        array = resize_square(img, size)
         return np.ascontiguousarray(array[:, ::-1]) if self.mirrored else array
 
 
 AS_IS, MIRRORED = Variant(), Variant(mirrored=True)
 RECODED, RECODED_MIRRORED = Variant(recoded=True), Variant(mirrored=True, recoded=True)
+SQUASHED = Variant(squashed=True)
 
 
 def cached_features(extractor: Callable, paths: list[str], sha1s, config: Config, cache_dir: Path,
@@ -141,15 +150,36 @@ class HeadFeatures:
         return self.of(paintings), self.one_hot[paintings["label"]]
 
     def training_variants(self) -> list[Variant]:
-        """The variants the head trains on: as is (re-encoded with ``recode``), mirrored with ``augment``, and
-        ``degraded_copies`` copies."""
+        """The variants the head trains on: as is (re-encoded with ``recode``), mirrored with ``augment``,
+        ``degraded_copies`` copies, and in black and white with ``grayscale_copies``."""
         config = self.config
         clean, mirrored = (RECODED, RECODED_MIRRORED) if config.recode else (AS_IS, MIRRORED)
         return ([clean] + [mirrored] * config.augment
-                + [Variant(copy=i, seed=config.seed) for i in range(config.degraded_copies)])
+                + [Variant(copy=i, seed=config.seed) for i in range(config.degraded_copies)]
+                + [Variant(recoded=config.recode, grayscale=True)] * config.grayscale_copies)
 
     def training_set(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """(features, one-hot labels) to train on: every training variant of ``paintings``."""
+        """(features, one-hot labels) to train on: every training variant of ``paintings``, and with
+        ``thumbnail_copies`` a squashed thumbnail of each painting stored larger than one."""
         variants = self.training_variants()
-        x = np.concatenate([self.of(paintings, variant) for variant in variants])
-        return x, np.tile(self.one_hot[paintings["label"]], (len(variants), 1))
+        x = [self.of(paintings, variant) for variant in variants]
+        y = [self.one_hot[paintings["label"]]] * len(variants)
+        if self.config.thumbnail_copies:
+            larger = paintings[larger_than_thumbnails(self.dataset.files(paintings))]
+            x.append(self.of(larger, SQUASHED))
+            y.append(self.one_hot[larger["label"]])
+        return np.concatenate(x), np.concatenate(y)
+
+    def training_set_of_files(self, images: pd.DataFrame) -> np.ndarray:
+        """Features to train on of images outside the data set (columns ``file`` and ``sha1``), with the same
+        variants as ``training_set``."""
+        x = [self.of_files(images, variant) for variant in self.training_variants()]
+        if self.config.thumbnail_copies:
+            x.append(self.of_files(images[larger_than_thumbnails(images["file"])], SQUASHED))
+        return np.concatenate(x)
+
+
+def larger_than_thumbnails(files) -> np.ndarray:
+    """Which image files are stored larger than a squashed thumbnail (their long side above
+    ``augment.SQUASHED_SIDE``): those get a thumbnail copy with ``thumbnail_copies``."""
+    return np.array([long_side(f) > augment.SQUASHED_SIDE for f in files], dtype=bool)

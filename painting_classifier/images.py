@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 pillow_heif.register_heif_opener()  # iPhones save photos as HEIC
 
@@ -106,10 +106,18 @@ def _reduced(img: Image.Image, min_side: int) -> Image.Image:
     return reduced
 
 
+def stored_size(source) -> tuple[int, int]:
+    """(width, height) in pixels of the image stored in a file or bytes, upright (read from its header and
+    EXIF orientation, not decoded)."""
+    with _open(source) as img:
+        width, height = img.size
+        turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+    return (height, width) if turned else (width, height)
+
+
 def long_side(path) -> int:
     """The long side in pixels of the image stored in a file (read from its header, not decoded)."""
-    with Image.open(path) as img:
-        return max(img.size)
+    return max(stored_size(path))
 
 
 def resize_square(img: Image.Image, size: int) -> np.ndarray:

@@ -351,8 +351,7 @@ def fit_run_scope(run: Run) -> Scope | None:
         val_features = (val_features + features.of(val, MIRRORED)) / 2
     negatives = None
     if run.negatives is not None:
-        negatives = np.concatenate([features.of_files(run.negatives.query("split == 'train'"), variant)
-                                    for variant in features.training_variants()])
+        negatives = features.training_set_of_files(run.negatives.query("split == 'train'"))
     scope = fit_scope(train_features, val_features, val_probabilities, negative_features=negatives)
     print(f"Scope score: fitted on {len(train_features)} training feature vectors"
           + (f" and {len(negatives)} of other painters'" if negatives is not None else "")

@@ -65,3 +65,58 @@ def test_a_mix_of_copies_has_every_kind_of_degradation(painting):
     grayscale = sum(np.abs(a[..., 0] - a[..., 1]).max() < 1 and np.abs(a[..., 1] - a[..., 2]).max() < 1 for a in arrays)
     assert 0 < grayscale < 30
     assert any(max(c.size) < 320 * 0.9 for c in copies) and any(c.width > 320 for c in copies)
+
+
+def test_squashed_variant_is_a_small_square_thumbnail_of_the_whole_painting(tmp_path, painting):
+    path = tmp_path / "p.png"
+    painting.resize((640, 320)).save(path)
+    thumbnail = Variant(squashed=True).load(str(path), "x", 64)
+    as_is = Variant().load(str(path), "x", 64)
+    assert thumbnail.shape == as_is.shape == (64, 64, 3)
+    # the same picture, squashed the same way, with JPEG's loss of detail
+    assert np.abs(thumbnail.astype(float) - as_is).mean() < 12
+    assert not np.array_equal(thumbnail, as_is)
+    assert Variant(squashed=True).suffix not in (Variant().suffix, Variant(recoded=True).suffix)
+
+
+def test_head_trains_on_a_thumbnail_of_each_painting_stored_larger_than_one(tmp_path):
+    """With ``thumbnail_copies`` the head's training set gains one squashed copy per painting larger than
+    256 px, labelled with its artist; paintings already thumbnail-sized get none."""
+    import keras
+
+    from painting_classifier.config import Config
+    from painting_classifier.data import scan_sources
+    from painting_classifier.features import HeadFeatures
+    from synthetic import write_artists_csv
+
+    write_artists_csv(tmp_path, ["Big Painter", "Small Painter"])
+    rng = np.random.default_rng(0)
+    for name, side, count in (("Big_Painter", 600, 2), ("Small_Painter", 200, 3)):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for n in range(count):
+            Image.fromarray(paint("blobs", side, rng)).save(tmp_path / "images" / name / f"{name}_{n}.jpg")
+    dataset = scan_sources([tmp_path], progress=False)
+    paintings = dataset.paintings.assign(label=dataset.paintings["artist"].map(dataset.classes.index))
+    mean_colour = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D()])
+    counts = {}
+    for thumbnails in (False, True):
+        config = Config(view_size=32, recode=True, augment=True, grayscale_copies=True, thumbnail_copies=thumbnails)
+        features = HeadFeatures(None, dataset, config, tmp_path / "cache", progress=False)
+        features.__dict__["extractor"] = mean_colour  # the features: each input's mean colour
+        x, y = features.training_set(paintings)
+        assert len(x) == len(y)
+        counts[thumbnails] = y.sum(axis=0)
+        assert counts[thumbnails].min() >= 3 * 2  # as is, mirrored and black and white: three rows per painting
+    big = dataset.classes.index("Big_Painter")
+    added = counts[True] - counts[False]
+    assert added[big] == 2 and added.sum() == 2
+
+
+def test_grayscale_variant_is_the_painting_in_black_and_white(tmp_path, painting):
+    path = tmp_path / "p.png"
+    painting.save(path)
+    gray = Variant(grayscale=True).load(str(path), "x", 32).astype(int)
+    colour = Variant().load(str(path), "x", 32).astype(int)
+    assert (gray[..., 0] == gray[..., 1]).all() and (gray[..., 1] == gray[..., 2]).all()
+    assert np.abs(gray[..., 0] - colour @ [0.299, 0.587, 0.114]).mean() < 2  # the same picture's luma
+    assert Variant(grayscale=True).suffix != Variant().suffix

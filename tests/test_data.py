@@ -51,6 +51,15 @@ def test_bad_files_are_skipped_and_listed(tmp_path):
     assert "skipped 3 unreadable files" in dataset.report()
 
 
+def test_paintings_table_records_the_stored_size_not_the_reduced_decode(tmp_path):
+    root = make_dataset(tmp_path / "d", per_artist=1, size=32)
+    big = root / "images" / "Claude_Monet" / "Claude_Monet_1.jpg"
+    Image.open(big).resize((1600, 1200)).save(big)  # decoded at 1/8 scale for the check
+    dataset = scan_dataset(root, progress=False)
+    row = dataset.paintings.set_index("path").loc["images/Claude_Monet/Claude_Monet_1.jpg"]
+    assert (row["width"], row["height"]) == (1600, 1200)
+
+
 def test_unknown_folders_and_artists_without_paintings_are_reported(tmp_path):
     root = make_dataset(tmp_path / "d", per_artist=2, size=16)
     stranger = root / "images" / "Some_Stranger"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from painting_classifier.images import MAX_DECODED_PIXELS, load_array, load_rgb
+from painting_classifier.images import MAX_DECODED_PIXELS, load_array, load_rgb, stored_size
 
 
 def encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -47,6 +47,7 @@ def test_exif_rotation_is_applied():
     exif[0x0112] = 6  # rotate 90 degrees clockwise on display
     upright = load_rgb(encode(img, "JPEG", exif=exif))
     assert upright.size == (20, 40)
+    assert stored_size(encode(img, "JPEG", exif=exif)) == (20, 40) and stored_size(encode(img, "JPEG")) == (40, 20)
 
 
 def test_animated_gif_uses_first_frame():
