@@ -11,8 +11,7 @@ Measured through ``Predictor.identify`` as the app does it:
 - the same paintings as clean files ("a painting that fills the picture must never get worse").
 
 For each search margin (``Predictor.search_margin``: how far above the scope threshold a first look must be
-to skip the search), top-1 and top-5 of each set, how often the search ran, and the time per photo; then the
-default margin once more with visitors not looked past (``Predictor.look_past_visitors``, ``people.py``). With
+to skip the search), top-1 and top-5 of each set, how often the search ran, and the time per photo. With
 ``--confidences``, also how far above the threshold a region must score to overrule a first look out of scope
 (``Predictor.search_confidence``), against the share of photos and other artists' paintings in the development
 half (even rows) of not-the-50 that stay rejected. With ``--gains``, how much a region must beat a whole picture
@@ -133,7 +132,6 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     from painting_classifier import Predictor
-    from painting_classifier.predict import SEARCH_MARGIN
 
     predictor = Predictor.from_bundle(args.model)
     bundle = predictor.bundle
@@ -153,19 +151,16 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append({"margin": margin, "search": True, **{name: scored(predictor, images, names, find=True)
                                                           for name, (images, names) in sets.items()}})
         print(json.dumps(rows[-1]), flush=True)
-    predictor.search_margin, predictor.look_past_visitors = SEARCH_MARGIN, False
-    rows.append({"margin": SEARCH_MARGIN, "search": True, "visitors": False,
-                 **{name: scored(predictor, images, names, find=True) for name, (images, names) in sets.items()}})
-    print(json.dumps(rows[-1]), flush=True)
-    predictor.look_past_visitors = True
     report = {**provenance(bundle.checksum, runs=1), "model": str(args.model), "split": args.split,
               "scenes": len(scenes), "rows": rows}
     if args.confidences:
+        from painting_classifier.predict import SEARCH_MARGIN
+
         predictor.search_margin = SEARCH_MARGIN
         report["confidence_sweep"] = confidence_sweep(predictor, sets, [float(c) for c in args.confidences.split(",")],
                                                       args.not_the_50)
     if args.gains:
-        from painting_classifier.predict import SEARCH_CONFIDENCE
+        from painting_classifier.predict import SEARCH_CONFIDENCE, SEARCH_MARGIN
 
         predictor.search_margin, predictor.search_confidence = SEARCH_MARGIN, SEARCH_CONFIDENCE
         report["gain_sweep"] = gain_sweep(predictor, sets, files, artists, [float(g) for g in args.gains.split(",")])

@@ -8,8 +8,7 @@ gilt frame that the outline search keeps, a painting small on a big wall beside 
   frame's width;
 - the painting ``find_painting`` found, cut in by 12 % of its sides (what is left of a gilt frame);
 - windows where a painting hangs in such photos: above the people (the upper 50-60 %), beside them (the upper
-  left and right), and the centre at 60 and 45 %;
-- where visitors stand in front (``people.py``): the photo above their heads, and left and right of them.
+  left and right), and the centre at 60 and 45 %.
 
 ``Predictor`` runs them through the model in one batch and keeps the one that looks most like a painting by
 one of the artists (its scope score). The whole photo stays a candidate.
@@ -21,7 +20,6 @@ import numpy as np
 from PIL import Image
 
 from .crop import WORK_SIDE, Crop, _edges, _quads
-from .people import Visitors
 
 # Each candidate costs a forward pass (about 25 ms on 2 cores), so these are the ones that were right most often
 # on synthetic scenes of validation paintings and the development photos (benchmarks/museum_photos.py).
@@ -33,7 +31,6 @@ MAX_OUTLINES = 1  # the largest outlines proposed
 WINDOWS = {"upper centre": (0.15, 0.0, 0.85, 0.5), "upper left": (0.0, 0.0, 0.65, 0.6),
            "upper right": (0.35, 0.0, 1.0, 0.6), "centre 60 %": (0.2, 0.1, 0.8, 0.7),
            "centre 45 %": (0.275, 0.275, 0.725, 0.725)}
-MIN_CLEAR = 0.2  # the least share of the photo's side a window beside the visitors must span
 
 
 def _rectangle(left: float, top: float, right: float, bottom: float) -> Crop:
@@ -63,29 +60,14 @@ def outlines(img: Image.Image) -> list[Crop]:
     return [Crop(corners) for corners in distinct[:MAX_OUTLINES]]
 
 
-def candidate_crops(img: Image.Image, found: Crop | None = None,
-                    visitors: Visitors | None = None) -> list[tuple[str, Crop]]:
+def candidate_crops(img: Image.Image, found: Crop | None = None) -> list[tuple[str, Crop]]:
     """Named candidate regions of ``img`` where the painting may be (the whole image excluded); ``found``: what
-    ``crop.find_painting`` found in it; ``visitors``: the people standing in front (``people.py``)."""
+    ``crop.find_painting`` found in it."""
     w, h = img.size
     candidates = []
     if found is not None:
         candidates += [(f"found, cut in {share:.0%}", cut_in(found, share)) for share in FRAME_CUTS]
     for i, outline in enumerate(outlines(img)):
         candidates.append((f"outline {i + 1}, cut in", cut_in(outline, OUTLINE_CUT)))
-    windows = dict(WINDOWS, **({} if visitors is None else beside_visitors(visitors)))
-    candidates += [(name, _rectangle(l * w, t * h, r * w, b * h)) for name, (l, t, r, b) in windows.items()]
+    candidates += [(name, _rectangle(l * w, t * h, r * w, b * h)) for name, (l, t, r, b) in WINDOWS.items()]
     return candidates
-
-
-def beside_visitors(visitors: Visitors) -> dict[str, tuple[float, float, float, float]]:
-    """Windows (shares of the photo) where the painting may hang clear of the visitors: above their heads, and left
-    or right of them, where that leaves at least ``MIN_CLEAR`` of the photo's height or width."""
-    windows = {}
-    if visitors.top >= MIN_CLEAR:
-        windows["above the visitors"] = (0.0, 0.0, 1.0, visitors.top)
-    if visitors.left >= MIN_CLEAR:
-        windows["left of the visitors"] = (0.0, 0.0, visitors.left, 1.0)
-    if visitors.right <= 1 - MIN_CLEAR:
-        windows["right of the visitors"] = (visitors.right, 0.0, 1.0, 1.0)
-    return windows

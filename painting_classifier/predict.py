@@ -24,7 +24,6 @@ from .crop import Crop, cut_out, find_painting
 from .explain import explanation_map
 from .finder import candidate_crops
 from .images import load_rgb, resize_square
-from .people import people_finder
 from .runtime import ModelOutputs, serving_model
 
 
@@ -102,7 +101,6 @@ class Predictor:
         self.search_margin = SEARCH_MARGIN
         self.search_confidence = SEARCH_CONFIDENCE
         self.search_gain = SEARCH_GAIN
-        self.look_past_visitors = True  # the search also looks above and beside visitors in front (people.py)
         self.model, self.runtime = serving_model(bundle, runtime, cache_dir)
         if warm_up:
             self.model(np.zeros((2 if self.tta else 1, self.input_size, self.input_size, 3), np.float32))
@@ -171,11 +169,9 @@ class Predictor:
         """The photo's candidate regions (``finder.py``) through the model in one batch; the identification of the
         one most like a painting by one of the artists (highest scope score), ``first`` included. A region overrules
         a first look that was out of scope only when its scope score clears the threshold by ``search_confidence``:
-        some part of any photo looks a little like a painting. Where visitors stand in front (``people.py``), the
-        regions above and beside them are candidates too."""
+        some part of any photo looks a little like a painting."""
         image = first.found.image
-        visitors = people_finder().visitors(image) if self.look_past_visitors else None
-        candidates = candidate_crops(image, first.crop, visitors)
+        candidates = candidate_crops(image, first.crop)
         paintings = [cut_out(image, crop) for _, crop in candidates]
         pixels = np.stack([resize_square(painting, self.input_size) for painting in paintings])
         outputs = self._outputs_of(pixels)
