@@ -203,6 +203,23 @@ def scope_section(results: dict, bundle: Bundle) -> str:
             f"(AUROC {others['auroc']:.2f}).")
 
 
+def museum_section(results: dict, bundle: Bundle) -> str:
+    """``benchmarks/museum_photos.py``'s figures on real visitors' photos and synthetic museum scenes, with the
+    search on (the app's default), when they were measured on this bundle's model."""
+    if results.get("model_sha256") != bundle.checksum:
+        return ""
+    plain = next((r for r in results.get("rows", []) if not r.get("search")), None)
+    searched = next((r for r in results.get("rows", []) if r.get("search")), None)
+    if plain is None or searched is None or "museum_photos_dev" not in searched:
+        return ""
+    photos, scenes = searched["museum_photos_dev"], searched["scenes"]
+    return (f"**Photos taken in a museum** (`benchmarks/museum_photos.py`): of {photos['n']} real visitors' photos "
+            f"of paintings by the {len(bundle.classes)} (gilt frames, walls, selfies), the app names the painter of "
+            f"{photos['top1']:.0%} ({plain['museum_photos_dev']['top1']:.0%} without its search for the painting) "
+            f"and has the painter among its top 5 for {photos['top5']:.0%}; of {scenes['n']} synthetic museum "
+            f"scenes, {scenes['top1']:.0%}. Crop to the painting (draw a box) for a better answer.")
+
+
 def model_card(bundle: Bundle, runtime: str, results: dict[str, dict] | None = None) -> str:
     """The About tab: what the model does, its data, architecture, test metrics (also on real-world uploads and
     out of scope, when ``results`` of ``benchmarks/`` measured on this model are given: name -> JSON) and
@@ -215,7 +232,9 @@ def model_card(bundle: Bundle, runtime: str, results: dict[str, dict] | None = N
     footer = (f"<sub>Bundle `{bundle.path.name}`, created {manifest.get('created', '?')}, trained with TensorFlow\n"
               f"{manifest.get('versions', {}).get('tensorflow', '?')}; model sha256 `{bundle.checksum[:12]}…`</sub>")
     sections = [_data_section(bundle), _model_section(bundle, runtime), _metrics_section(bundle),
-                real_world_section(results.get("real_world", {}), bundle), scope_section(results.get("scope", {}), bundle),
+                real_world_section(results.get("real_world", {}), bundle),
+                museum_section(results.get("museum_photos_val", {}), bundle),
+                scope_section(results.get("scope", {}), bundle),
                 _limits_section(bundle), footer]
     sections = [section for section in sections if section]
     return "\n## Model card\n\n" + what + "\n\n" + "\n\n".join(sections) + "\n"

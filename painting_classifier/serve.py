@@ -293,8 +293,8 @@ def _results(path: Path | None) -> dict:
 def build_demo(predictor: Predictor, examples_dir: Path | None = None, results_dir: Path | None = None,
                quiz_dir: Path | None = None, concurrency: int | None = None, classroom_board=None,
                classroom_host: str = "127.0.0.1", classroom_link: str | None = None) -> gr.Blocks:
-    """The whole app for one loaded model (``results_dir``: the JSON results of ``benchmarks/real_world.py`` and
-    ``benchmarks/scope.py`` for the About tab, shown when they were measured on this model; ``quiz_dir``: the quiz
+    """The whole app for one loaded model (``results_dir``: the JSON results of ``benchmarks/real_world.py``,
+    ``museum_photos.py`` and ``scope.py`` for the About tab, shown when they were measured on this model; ``quiz_dir``: the quiz
     paintings and their manifest; ``concurrency``: requests computed at once, as given to ``launch``;
     ``classroom_board``: a ``classroom.Board`` turns on classroom mode, with the join link made from
     ``classroom_link`` or the address the app listens on, ``classroom_host``)."""
@@ -321,7 +321,7 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None, results_d
                 training_outputs, training_data = _training_tab(bundle, served)
             with gr.Tab("About", id="about") as about_view:
                 results = {name: _results(results_dir / f"{name}.json" if results_dir else None)
-                           for name in ("real_world", "scope")}
+                           for name in ("real_world", "museum_photos_val", "scope")}
                 gr.Markdown(model_card(bundle, predictor.runtime, results), elem_id="model-card")
             other_tabs += [training_view, about_view]
             if classroom is not None:

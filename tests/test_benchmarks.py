@@ -53,6 +53,14 @@ def test_about_tab_shows_benchmark_results_of_its_own_model_only(tiny_bundle):
              "photos": {"rejected": 0.9, "n": 10, "auroc": 0.97}, "other_artists": {"rejected": 0.5, "n": 4, "auroc": 0.8}}
     assert "rejects 90% of 10 photos (AUROC 0.97)" in model_card(bundle, "litert", {"scope": scope})
     assert "Not one of the 4?" not in model_card(bundle, "litert", {"scope": {**scope, "model_sha256": "another"}})
+    museum = {"model_sha256": bundle.manifest["model_sha256"], "rows": [
+        {"search": False, "museum_photos_dev": {"n": 15, "top1": 0.2, "top5": 0.4}, "scenes": {"n": 60, "top1": 0.1}},
+        {"search": True, "museum_photos_dev": {"n": 15, "top1": 0.4, "top5": 0.6}, "scenes": {"n": 60, "top1": 0.55}}]}
+    card = model_card(bundle, "litert", {"museum_photos_val": museum})
+    assert "of 15 real visitors' photos of paintings by the 4" in card
+    assert "names the painter of 40% (20% without its search for the painting)" in card and "scenes, 55%" in card
+    assert "Photos taken in a museum" not in model_card(bundle, "litert", {"museum_photos_val": {**museum,
+                                                                                                 "model_sha256": "x"}})
 
 
 @pytest.mark.slow
