@@ -106,3 +106,19 @@ def test_cut_out_of_the_whole_image_is_the_image():
     img = a_painting(np.random.default_rng(5), 120, 90)
     whole = Crop(np.array([[0, 0], [120, 0], [120, 90], [0, 90]], float))
     np.testing.assert_allclose(np.asarray(cut_out(img, whole), float), np.asarray(img, float), atol=1)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_finds_a_painting_shown_off_centre_on_a_web_page(seed):
+    rng = np.random.default_rng(seed)
+    painting = a_painting(rng, width=int(rng.integers(290, 320)), height=int(rng.integers(640, 700)))
+    page = Image.new("RGB", (1440, 900), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, 1440, 86), fill=(222, 225, 230))  # the browser's toolbar
+    left, top = 70 + int(rng.integers(0, 20)), 130  # its centre a third of the page's width left of the middle
+    page.paste(painting, (left, top))
+    draw.rectangle((left + painting.width + 40, 140, 1200, 150), fill=(90, 90, 90))  # a line of text beside it
+    crop = find_painting(page)
+    assert crop is not None
+    box = (left, top, left + painting.width, top + painting.height)
+    assert np.abs(np.array(crop.box) - np.array(box)).max() <= 6, (crop.box, box)
