@@ -41,6 +41,8 @@ CLOSEST_ARTIST = "About the closest artist in style"
 CSS = """.out-of-scope { opacity: 0.5; }
 #prediction.out-of-scope .output-class { display: none; }
 #prediction.out-of-scope .confidence-set:nth-of-type(n+4) { display: none; }
+#model-card td:not(:first-child) { white-space: nowrap; }
+@media (max-width: 480px) { #model-card td, #model-card th { padding: 6px 8px; } }
 """
 # greys out the guesses and the card while the picture is out of scope (client side: the API keeps plain values)
 SCOPE_JS = """(scope) => {

@@ -125,6 +125,9 @@ def test_visitor_identifies_a_painting_plays_the_quiz_and_reads_the_training_tab
 
             page.get_by_role("tab", name="About").click()
             expect(page.locator("#model-card")).to_contain_text("Known limits")
+            page.set_viewport_size({"width": 390, "height": 844})  # a phone: the model card scrolls down only
+            expect(page.locator("#model-card")).to_contain_text("Known limits")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
         finally:
             browser.close()
     started = log.read_text()
