@@ -21,7 +21,8 @@ MAX_AREA = 0.85  # an outline larger than this: the painting already fills the i
 INNER_MIN_AREA = 0.35  # an inner outline at least this share of its outer one may be the frame's inner edge
 INNER_MAX_MARGIN = 0.22  # ... when every margin between the two is at most this share of the outer side
 # 0.35 (0.3 before) finds 4 points more of the screenshots of 150 full-size validation paintings (a web page
-# shows a painting off-centre), without more false crops of 300 clean ones or fewer wall photos found: docs §4h.
+# shows a painting off-centre), without more false crops of 300 clean ones or fewer wall photos found
+# (benchmarks/crop_screenshots.py, docs §4h).
 MAX_OFF_CENTRE = 0.35  # the painting's centre lies within this share of the photo's sides from its centre
 SURROUND_EDGES = 0.6  # the surround has at most this share of the inside's edge density
 
