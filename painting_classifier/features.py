@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from . import augment, models
 from .config import Config
 from .data import Dataset
-from .images import load_rgb, long_side, resize_square
+from .images import load_rgb, resize_square
 
 FEATURES_VERSION = "2"  # bump when feature extraction changes so stale caches are not reused
 
@@ -161,25 +161,26 @@ class HeadFeatures:
     def training_set(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(features, one-hot labels) to train on: every training variant of ``paintings``, and with
         ``thumbnail_copies`` a squashed thumbnail of each painting stored larger than one."""
-        variants = self.training_variants()
-        x = [self.of(paintings, variant) for variant in variants]
-        y = [self.one_hot[paintings["label"]]] * len(variants)
-        if self.config.thumbnail_copies:
-            larger = paintings[larger_than_thumbnails(self.dataset.files(paintings))]
-            x.append(self.of(larger, SQUASHED))
-            y.append(self.one_hot[larger["label"]])
-        return np.concatenate(x), np.concatenate(y)
+        blocks = self._training_blocks(paintings, self.of)
+        return (np.concatenate([x for x, _ in blocks]),
+                np.concatenate([self.one_hot[rows["label"]] for _, rows in blocks]))
 
     def training_set_of_files(self, images: pd.DataFrame) -> np.ndarray:
-        """Features to train on of images outside the data set (columns ``file`` and ``sha1``), with the same
-        variants as ``training_set``."""
-        x = [self.of_files(images, variant) for variant in self.training_variants()]
+        """Features to train on of images outside the data set (columns ``file``, ``sha1``, ``width`` and
+        ``height``), with the same variants as ``training_set``."""
+        return np.concatenate([x for x, _ in self._training_blocks(images, self.of_files)])
+
+    def _training_blocks(self, table: pd.DataFrame, features_of: Callable) -> list[tuple[np.ndarray, pd.DataFrame]]:
+        """(features, the rows of ``table`` they belong to) for each training variant, ``features_of(rows, variant)``
+        computing them."""
+        blocks = [(features_of(table, variant), table) for variant in self.training_variants()]
         if self.config.thumbnail_copies:
-            x.append(self.of_files(images[larger_than_thumbnails(images["file"])], SQUASHED))
-        return np.concatenate(x)
+            larger = table[larger_than_thumbnails(table)]
+            blocks.append((features_of(larger, SQUASHED), larger))
+        return blocks
 
 
-def larger_than_thumbnails(files) -> np.ndarray:
-    """Which image files are stored larger than a squashed thumbnail (their long side above
-    ``augment.SQUASHED_SIDE``): those get a thumbnail copy with ``thumbnail_copies``."""
-    return np.array([long_side(f) > augment.SQUASHED_SIDE for f in files], dtype=bool)
+def larger_than_thumbnails(images: pd.DataFrame) -> np.ndarray:
+    """Which images (columns ``width`` and ``height``: their stored size) are larger than a squashed thumbnail
+    (long side above ``augment.SQUASHED_SIDE``): those get a thumbnail copy with ``thumbnail_copies``."""
+    return (images[["width", "height"]].max(axis=1) > augment.SQUASHED_SIDE).to_numpy()

@@ -115,11 +115,6 @@ def stored_size(source) -> tuple[int, int]:
     return (height, width) if turned else (width, height)
 
 
-def long_side(path) -> int:
-    """The long side in pixels of the image stored in a file (read from its header, not decoded)."""
-    return max(stored_size(path))
-
-
 def resize_square(img: Image.Image, size: int) -> np.ndarray:
     """Resize (squash, like the original project) to ``size``x``size``; uint8 HxWx3."""
     return np.asarray(img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0), dtype=np.uint8)

@@ -14,12 +14,12 @@ import pandas as pd
 
 from .data import DataError, _check_image, _existing_folder, find_image_files
 
-COLUMNS = ["file", "artist", "sha1", "source", "split"]
+COLUMNS = ["file", "artist", "sha1", "width", "height", "source", "split"]
 
 
 def scan_negatives(folders: list, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(negatives, skipped): every readable image of ``folders`` with its artist (the folder name), sha1 and
-    split (``val_fraction`` of the artists to "val", the rest to "train"); unreadable files with the reason."""
+    """(negatives, skipped): every readable image of ``folders`` with its artist (the folder name), sha1, stored
+    size and split (``val_fraction`` of the artists to "val", the rest to "train"); unreadable files with the reason."""
     rows, skipped = [], []
     for folder in [_existing_folder(f) for f in folders]:
         files = find_image_files(folder)
@@ -27,11 +27,12 @@ def scan_negatives(folders: list, val_fraction: float, seed: int) -> tuple[pd.Da
             raise DataError(f"no images found in negatives folder {folder}")
         with ThreadPoolExecutor(min(8, len(files))) as pool:
             checks = list(pool.map(_check_image, [f for f, _ in files]))
-        for (path, artist), (sha1, _, _, problem) in zip(files, checks):
+        for (path, artist), (sha1, width, height, problem) in zip(files, checks):
             if problem:
                 skipped.append({"path": str(path), "reason": problem, "source": folder.name})
             else:
-                rows.append({"file": str(path), "artist": artist, "sha1": sha1, "source": folder.name})
+                rows.append({"file": str(path), "artist": artist, "sha1": sha1, "width": width, "height": height,
+                             "source": folder.name})
     table = pd.DataFrame(rows, columns=COLUMNS[:-1]).drop_duplicates("sha1").reset_index(drop=True)
     table["split"] = split_by_artist(table["artist"], val_fraction, seed)
     return table, pd.DataFrame(skipped, columns=["path", "reason", "source"])

@@ -23,7 +23,6 @@ from .features import MIRRORED, HeadFeatures
 from .near_duplicates import find_groups, groups_table
 from .negatives import scan_negatives
 from .negatives import summary as negatives_summary
-from .images import long_side
 from .scope import CALIBRATION_MIN_SIDE, Scope, fit_scope
 
 STATE_DIR = "training"
@@ -340,7 +339,7 @@ def fit_run_scope(run: Run) -> Scope | None:
     features = HeadFeatures(run.model, run.dataset, run.config, run.state if backbone_trained else run.cache,
                             run.progress)
     train, val = run.part("train"), run.part("val")
-    full_size = np.array([long_side(f) >= CALIBRATION_MIN_SIDE for f in run.dataset.files(val)])
+    full_size = (val[["width", "height"]].max(axis=1) >= CALIBRATION_MIN_SIDE).to_numpy()
     if full_size.sum() >= 20:  # the thresholds come from full-size validation paintings (scope.py)
         val, val_probabilities = val[full_size], run.val_probabilities[full_size]
     else:

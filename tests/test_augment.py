@@ -87,6 +87,7 @@ def test_head_trains_on_a_thumbnail_of_each_painting_stored_larger_than_one(tmp_
     from painting_classifier.config import Config
     from painting_classifier.data import scan_sources
     from painting_classifier.features import HeadFeatures
+    from painting_classifier.negatives import scan_negatives
     from synthetic import write_artists_csv
 
     write_artists_csv(tmp_path, ["Big Painter", "Small Painter"])
@@ -110,6 +111,9 @@ def test_head_trains_on_a_thumbnail_of_each_painting_stored_larger_than_one(tmp_
     big = dataset.classes.index("Big_Painter")
     added = counts[True] - counts[False]
     assert added[big] == 2 and added.sum() == 2
+    # the same folder as other painters' paintings: the same variants, and the two thumbnails
+    negatives, _ = scan_negatives([tmp_path], val_fraction=0.0, seed=0)
+    assert len(features.training_set_of_files(negatives)) == 3 * 5 + 2
 
 
 def test_grayscale_variant_is_the_painting_in_black_and_white(tmp_path, painting):
