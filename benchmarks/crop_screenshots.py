@@ -24,19 +24,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from provenance import provenance  # noqa: E402
+from real_world import box_iou, make_upload  # noqa: E402
 
 SETTINGS = [(0.3, 0.6), (0.35, 0.6), (0.4, 0.6), (0.35, 0.8), (0.35, 1.0)]  # (MAX_OFF_CENTRE, SURROUND_EDGES)
 
 
-def iou(a, b) -> float:
-    left, top, right, bottom = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, right - left) * max(0, bottom - top)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def found_share(crop, photos) -> tuple[float, float]:
     """(share found with IoU > 0.8, mean IoU) of (photo, true box) pairs."""
-    ious = [0.0 if (c := crop.find_painting(photo)) is None else iou(c.box, box) for photo, box in photos]
+    ious = [0.0 if (c := crop.find_painting(photo)) is None else box_iou(c.box, box) for photo, box in photos]
     return round(float(np.mean(np.array(ious) > 0.8)), 4), round(float(np.mean(ious)), 4)
 
 
@@ -48,7 +43,6 @@ def main() -> None:
 
     from painting_classifier import crop, load_bundle
     from painting_classifier.images import load_rgb
-    from real_world import make_upload
 
     bundle = load_bundle(args.model)
     split = bundle.split

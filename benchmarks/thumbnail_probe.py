@@ -26,32 +26,6 @@ import cv_retrain as cv  # noqa: E402
 from provenance import provenance  # noqa: E402
 
 
-class Squashed:
-    """A painting squashed to 256 x 256 and stored at JPEG 50 (a ``features.Variant``'s interface)."""
-
-    suffix = "_probe-sq256q50"
-
-    def load(self, path, sha1, size):
-        from painting_classifier import augment
-        from painting_classifier.images import load_rgb, resize_square
-
-        return resize_square(augment.squashed(load_rgb(path)), size)
-
-
-class Grayscale:
-    """A painting re-encoded as every training source is, then in black and white (``features.Variant``'s interface)."""
-
-    suffix = "_probe-gray-r448q82"
-
-    def load(self, path, sha1, size):
-        from PIL import ImageOps
-
-        from painting_classifier import augment
-        from painting_classifier.images import load_rgb, resize_square
-
-        return resize_square(ImageOps.grayscale(augment.recoded(load_rgb(path))).convert("RGB"), size)
-
-
 ROWS = {"as shipped": (), "with a squashed copy of every full-size painting": ("squashed",),
         "with a squashed copy of every full-size painting and a black-and-white copy of every painting":
             ("squashed", "grayscale")}
@@ -63,7 +37,7 @@ def main() -> None:
 
     from painting_classifier import models
     from painting_classifier.config import default_cache_dir, recipe
-    from painting_classifier.features import AS_IS, RECODED, RECODED_MIRRORED, Variant, cached_features
+    from painting_classifier.features import AS_IS, RECODED, RECODED_MIRRORED, SQUASHED, Variant, cached_features
     from upload_mix import UploadVariant
 
     warnings.filterwarnings("ignore")
@@ -86,8 +60,8 @@ def main() -> None:
     clean_x = features(files, pool["sha1"], AS_IS)
     sized = np.flatnonzero(full_size)
     squashed_x = np.zeros_like(clean_x)
-    squashed_x[sized] = features([files[i] for i in sized], pool["sha1"].iloc[sized], Squashed())
-    gray_x = features(files, pool["sha1"], Grayscale())
+    squashed_x[sized] = features([files[i] for i in sized], pool["sha1"].iloc[sized], SQUASHED)
+    gray_x = features(files, pool["sha1"], Variant(recoded=True, grayscale=True))
     rows = np.sort(np.random.default_rng(0).choice(sized, 400, replace=False))  # cv_retrain.py's upload rows
     kinds = ["thumbnail", "screenshot", "bw", "rotated", "detail"]
     uploads = {k: features([files[i] for i in rows], pool["sha1"].iloc[rows], UploadVariant(k)) for k in kinds}
