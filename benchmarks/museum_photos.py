@@ -15,7 +15,10 @@ to skip the search), top-1 and top-5 of each set, how often the search ran, and 
 ``--confidences``, also how far above the threshold a region must score to overrule a first look out of scope
 (``Predictor.search_confidence``), against the share of photos and other artists' paintings in the development
 half (even rows) of not-the-50 that stay rejected. With ``--gains``, how much a region must beat a whole picture
-(``Predictor.search_gain``), against paintings sent as details, turned and in black and white.
+(``Predictor.search_gain``), against paintings sent as details, turned and in black and white. With
+``--temperatures``, the scale of the scope scores that weigh the regions' answers in the combined one
+(``Predictor.search_temperature``; 0.01: in effect the single most painting-like region's answer), on the photo
+sets, the clean paintings and the same three upload kinds.
 Choose the margin on ``--split val``; report ``--split test`` once. Writes
 benchmarks/results/museum_photos_<split>.json.
 """
@@ -102,6 +105,25 @@ def gain_sweep(predictor, sets: dict, files: list[Path], artists: list[str], gai
     return rows
 
 
+def temperature_sweep(predictor, sets: dict, files: list[Path], artists: list[str], temperatures: list[float],
+                      uploads_of: int = 200) -> list[dict]:
+    """For each ``search_temperature``: top-1 and top-5 on every set, and top-1 on details, turned and
+    black-and-white uploads of the first ``uploads_of`` paintings."""
+    from real_world import make_upload
+
+    kinds = {kind: [make_upload(file, kind)[0] for file in files[:uploads_of]] for kind in ("detail", "rotated", "bw")}
+    rows = []
+    for temperature in temperatures:
+        predictor.search_temperature = temperature
+        row = {"temperature": temperature, **{name: scored(predictor, images, names, find=True)
+                                              for name, (images, names) in sets.items()},
+               **{kind: scored(predictor, uploads, artists[:uploads_of], find=True)["top1"]
+                  for kind, uploads in kinds.items()}}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def scenes_of(files: list[Path], n: int) -> list[Image.Image]:
     """``n`` synthetic museum photos of the first ``n`` files (neighbours: the next files)."""
     from painting_classifier.images import load_rgb
@@ -126,6 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
                         "(against the development half of --not-the-50)")
     parser.add_argument("--gains", default="", help="also sweep search_gain over these values (details, turned "
                         "and black-and-white uploads of the split's paintings against the photo sets)")
+    parser.add_argument("--temperatures", default="", help="also sweep search_temperature over these values")
     parser.add_argument("--not-the-50", type=Path, default=ROOT.parent / "shared" / "data" / "not-the-50")
     parser.add_argument("--data-root", type=Path)
     parser.add_argument("--json", type=Path)
@@ -164,6 +187,13 @@ def main(argv: list[str] | None = None) -> dict:
 
         predictor.search_margin, predictor.search_confidence = SEARCH_MARGIN, SEARCH_CONFIDENCE
         report["gain_sweep"] = gain_sweep(predictor, sets, files, artists, [float(g) for g in args.gains.split(",")])
+    if args.temperatures:
+        from painting_classifier.predict import SEARCH_CONFIDENCE, SEARCH_GAIN, SEARCH_MARGIN
+
+        predictor.search_margin, predictor.search_confidence = SEARCH_MARGIN, SEARCH_CONFIDENCE
+        predictor.search_gain = SEARCH_GAIN
+        report["temperature_sweep"] = temperature_sweep(predictor, sets, files, artists,
+                                                        [float(t) for t in args.temperatures.split(",")])
     out = args.json or ROOT / "benchmarks" / "results" / f"museum_photos_{args.split}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1))

@@ -10,8 +10,11 @@ gilt frame that the outline search keeps, a painting small on a big wall beside 
 - windows where a painting hangs in such photos: above the people (the upper 50-60 %), beside them (the upper
   left and right), and the centre at 60 and 45 %.
 
-``Predictor`` runs them through the model in one batch and keeps the one that looks most like a painting by
-one of the artists (its scope score). The whole photo stays a candidate.
+``Predictor`` runs them through the model in one batch, shows the one that looks most like a painting by one of
+the artists (its scope score) and answers with all of their answers combined, each weighted by how painting-like
+it looks (``combined_probabilities``): on synthetic scenes of validation paintings that names the painter more often
+than the single most painting-like region does (benchmarks/museum_photos.py, docs/experiments.md §4i). The whole
+photo stays a candidate.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ FRAME_CUTS = (0.12,)  # inward cut of a found painting: a gilt frame is 5-15 % o
 OUTLINE_CUT = 0.08  # the inward cut tried on the largest other outline
 MIN_OUTLINE = 0.04  # outlines smaller than this share of the photo are not proposed
 MAX_OUTLINES = 1  # the largest outlines proposed
+TEMPERATURE = 1.0  # scope-score scale of the candidates' weights (1: a region scoring 1 higher counts e times more)
 # windows (left, top, right, bottom) as shares of the photo: above and beside visitors, and the centre
 WINDOWS = {"upper centre": (0.15, 0.0, 0.85, 0.5), "upper left": (0.0, 0.0, 0.65, 0.6),
            "upper right": (0.35, 0.0, 1.0, 0.6), "centre 60 %": (0.2, 0.1, 0.8, 0.7),
@@ -71,3 +75,11 @@ def candidate_crops(img: Image.Image, found: Crop | None = None) -> list[tuple[s
         candidates.append((f"outline {i + 1}, cut in", cut_in(outline, OUTLINE_CUT)))
     candidates += [(name, _rectangle(l * w, t * h, r * w, b * h)) for name, (l, t, r, b) in WINDOWS.items()]
     return candidates
+
+
+def combined_probabilities(probabilities: np.ndarray, scores: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:
+    """The candidates' (N, classes) probabilities averaged with weights softmax(``scores`` / ``temperature``): the
+    regions that look most like a painting by one of the artists count most, and no single one decides alone."""
+    scores = np.asarray(scores, np.float64) / temperature
+    weights = np.exp(scores - scores.max())
+    return (weights / weights.sum()) @ np.asarray(probabilities, np.float64)

@@ -8,6 +8,7 @@ of where the model looked (``explain.py``). No TensorFlow.
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from .bundle import Bundle, load_bundle
 from .cpus import usable_cpus
 from .crop import Crop, cut_out, find_painting
 from .explain import explanation_map
-from .finder import candidate_crops
+from .finder import TEMPERATURE, candidate_crops, combined_probabilities
 from .images import load_rgb, resize_square
 from .runtime import ModelOutputs, serving_model
 
@@ -72,6 +73,7 @@ class Identification:
     in_scope: bool = True  # looks like a painting by one of the artists (always, for a bundle without a scope score)
     scope_score: float | None = None  # higher: more like the artists' paintings (``scope.py``); None without one
     out_of_scope: str | None = None  # why not in scope: scope.NOT_A_PAINTING or scope.NOT_ONE_OF_THE_ARTISTS
+    regions: int = 1  # regions of the image whose answers were combined (more than 1: the photo was searched)
 
     @property
     def painting(self) -> Image.Image:
@@ -101,6 +103,7 @@ class Predictor:
         self.search_margin = SEARCH_MARGIN
         self.search_confidence = SEARCH_CONFIDENCE
         self.search_gain = SEARCH_GAIN
+        self.search_temperature = TEMPERATURE
         self.model, self.runtime = serving_model(bundle, runtime, cache_dir)
         if warm_up:
             self.model(np.zeros((2 if self.tta else 1, self.input_size, self.input_size, 3), np.float32))
@@ -134,11 +137,14 @@ class Predictor:
                             (outputs.features[:n] + outputs.features[n:]) / 2,
                             None if outputs.class_maps is None else outputs.class_maps[:n])
 
+    def _ranked(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+        order = np.argsort(-probabilities)[: max(1, int(top_k))]
+        return [(self.names[i], float(probabilities[i])) for i in order]
+
     def _identification(self, pixels: np.ndarray, outputs: ModelOutputs, row: int, top_k: int,
                         found: FoundPainting) -> Identification:
         probs = outputs.probabilities[row]
-        order = np.argsort(-probs)[: max(1, int(top_k))]
-        ranked = [(self.names[i], float(probs[i])) for i in order]
+        ranked = self._ranked(probs, top_k)
         maps = None if outputs.class_maps is None else outputs.class_maps[row]
         if self.scope is None:
             return Identification(ranked, probs, found, maps)
@@ -166,23 +172,30 @@ class Predictor:
                     and (first.crop is not None or first.scope_score < self.scope.threshold + self.search_margin))
 
     def search(self, first: Identification, top_k: int = 5) -> Identification:
-        """The photo's candidate regions (``finder.py``) through the model in one batch; the identification of the
-        one most like a painting by one of the artists (highest scope score), ``first`` included. A region overrules
-        a first look that was out of scope only when its scope score clears the threshold by ``search_confidence``:
-        some part of any photo looks a little like a painting."""
+        """The photo's candidate regions (``finder.py``) through the model in one batch. The answer combines every
+        region's, ``first`` included, weighted by how much each looks like a painting by one of the artists (its
+        scope score; a whole picture's raised by ``search_gain``, as a window of a whole painting must do clearly
+        better). The region shown, and the scope verdict, are those of the one most like such a painting; it
+        overrules a first look out of scope only when its scope score clears the threshold by
+        ``search_confidence``: some part of any photo looks a little like a painting."""
         image = first.found.image
         candidates = candidate_crops(image, first.crop)
         paintings = [cut_out(image, crop) for _, crop in candidates]
         pixels = np.stack([resize_square(painting, self.input_size) for painting in paintings])
         outputs = self._outputs_of(pixels)
         scores = self.scope.scores(outputs.features, outputs.probabilities)
+        gain = self.search_gain if first.crop is None else 0.0
+        probabilities = combined_probabilities(np.vstack([first.probabilities[None], outputs.probabilities]),
+                                               np.concatenate([[first.scope_score + gain], scores]), self.search_temperature)
         best = int(np.argmax(scores))
         confident = scores[best] >= self.scope.threshold + self.search_confidence
-        gain = self.search_gain if first.crop is None else 0.0  # a whole painting: a window of it must do clearly better
         if scores[best] <= first.scope_score + gain or not (first.in_scope or confident):
-            return first
-        found = FoundPainting(paintings[best], candidates[best][1], first.found.image_size, image)
-        return self._identification(pixels[best], outputs, best, top_k, found)
+            shown = first
+        else:
+            found = FoundPainting(paintings[best], candidates[best][1], first.found.image_size, image)
+            shown = self._identification(pixels[best], outputs, best, top_k, found)
+        return dataclasses.replace(shown, probabilities=probabilities, ranked=self._ranked(probabilities, top_k),
+                                   regions=len(candidates) + 1)
 
     def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
                       find: bool | None = None) -> Iterator[Identification | ValueError]:

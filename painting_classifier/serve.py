@@ -101,8 +101,19 @@ def _examples(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) if folder.is_dir() else []
 
 
+SEARCH_NOTE = ("*Looked for the painting in your photo: left is the region most like a painting by one of the "
+               "artists, and the answer combines what the model saw in all {regions} regions it tried, that one "
+               "counting most. Wrong region? Draw the painting's box under **Not the right region?**, or untick "
+               "**Find the painting in a photo**.*\n\n")
 CROP_NOTE = ("*Looked at the painting found in your photo (left), not at the whole photo. Wrong region? Draw the "
              "painting's box under **Not the right region?**, or untick **Find the painting in a photo**.*\n\n")
+
+
+def _how_it_looked(found) -> str:
+    """The note on what the model was shown: a searched photo, a painting found in a photo, or nothing to say."""
+    if found.regions > 1:
+        return SEARCH_NOTE.format(regions=found.regions)
+    return CROP_NOTE if found.crop is not None else ""
 
 
 class IdentifyEvents:
@@ -141,14 +152,15 @@ class IdentifyEvents:
         ranked = found.ranked[:k]
         card = artist_card(self.rows.loc[ranked[0][0]], ranked[0][1])
         if found.in_scope:
-            note = confidence_note(ranked, self.n_artists)
-        else:
-            note, card = scope_note(found.out_of_scope, self.n_artists), f"*Closest in style, not a match:*\n\n{card}"
+            note = _how_it_looked(found) + confidence_note(ranked, self.n_artists)
+        else:  # out of scope first and plainly; where it looked only when that was a region of the photo
+            note = scope_note(found.out_of_scope, self.n_artists) + "\n\n" + (_how_it_looked(found) if found.crop else "")
+            card = f"*Closest in style, not a match:*\n\n{card}"
         seen = found.painting.copy()
         seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
         scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
-        return ({name: round(p, 4) for name, p in ranked}, card,
-                (CROP_NOTE if found.crop is not None else "") + note, self.served.jpeg(seen), scope)
+        return ({name: round(p, 4) for name, p in ranked}, card, note.strip(), self.served.jpeg(seen),
+                scope)
 
     def explain(self, payload, find=True):
         found = _readable(payload, lambda source: self.identified(source, bool(find)))

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from painting_classifier.crop import Crop
-from painting_classifier.finder import candidate_crops, cut_in
+from painting_classifier.finder import candidate_crops, combined_probabilities, cut_in
 from painting_classifier.museum_scenes import museum_scene
 from synthetic import paint
 
@@ -23,6 +23,19 @@ def a_painting(seed: int) -> Image.Image:
 def test_cutting_in_moves_every_side_inwards_by_its_share():
     crop = Crop(np.array([[100, 50], [300, 50], [300, 150], [100, 150]], np.float32))
     assert cut_in(crop, 0.1).box == (120, 60, 280, 140)
+
+
+def test_the_most_painting_like_regions_count_most_in_the_combined_answer():
+    says_a, says_b = [0.9, 0.1, 0.0], [0.0, 0.2, 0.8]
+    combined = combined_probabilities(np.array([says_a, says_b, says_b]), np.array([3.0, 0.0, 0.0]))
+    assert combined.argmax() == 0 and combined.sum() == pytest.approx(1.0)
+    # two regions that agree outvote a slightly more painting-like one
+    assert combined_probabilities(np.array([says_a, says_b, says_b]), np.array([0.5, 0.0, 0.0])).argmax() == 2
+
+
+def test_regions_that_look_alike_count_alike():
+    probabilities = np.array([[0.6, 0.4], [0.2, 0.8]])
+    assert combined_probabilities(probabilities, np.array([-2.0, -2.0])) == pytest.approx([0.4, 0.6])
 
 
 @pytest.mark.parametrize("seed", range(6))
