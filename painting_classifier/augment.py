@@ -33,6 +33,7 @@ P_SQUASHED = 0.1  # squashed to 256 x 256 and stored at JPEG 50, as 3,319 painti
 RECODED_SIDE = 448
 RECODED_QUALITY = 82
 # A squashed web thumbnail, as 3,319 paintings of more-paintings-2 are stored (``Config.thumbnail_copies``).
+MUSEUM_MARGIN = 0.08  # a museum copy keeps up to this share of each side of frame and wall (``Config.museum_copies``)
 SQUASHED_SIDE = 256
 SQUASHED_QUALITY = 50
 
@@ -151,6 +152,35 @@ def in_museum(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     box = (max(0, int(left - grow_x)), max(0, int(top - grow_y)),
            min(scene.photo.width, int(right + grow_x)), min(scene.photo.height, int(bottom + grow_y)))
     return scene.photo.crop(box)
+
+
+def museum_light(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A gallery's light: a warm cast, lifted blacks (haze, glass, varnish) and lower contrast."""
+    pixels = np.asarray(img, np.float32)
+    warm = np.array([rng.uniform(1.0, 1.15), rng.uniform(0.95, 1.05), rng.uniform(0.7, 0.95)], np.float32)
+    haze = rng.uniform(0, 40)
+    pixels = pixels * warm * rng.uniform(0.7, 1.05)
+    pixels = haze + pixels * (1 - haze / 255)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def museum_photo(img: Image.Image, rng: np.random.Generator, margin: float = MUSEUM_MARGIN,
+                 light: bool = True) -> Image.Image:
+    """The painting in a synthetic museum photo (``museum_scenes.py``; visitors in front 40 % of the time), cut at
+    its box widened by up to ``margin`` of each side, as the search finds it; with ``light``, under a gallery's
+    light (``museum_light``) with a reflection on the varnish half the time."""
+    from .museum_scenes import museum_scene  # museum_scenes builds on this module's steps
+
+    scene = museum_scene(img, rng, selfie=rng.random() < 0.4)
+    left, top, right, bottom = scene.box
+    grow_x, grow_y = rng.uniform(0, margin, 2) * (right - left, bottom - top)
+    crop = scene.photo.crop((max(0, int(left - grow_x)), max(0, int(top - grow_y)),
+                             min(scene.photo.width, int(right + grow_x)), min(scene.photo.height, int(bottom + grow_y))))
+    if light:
+        crop = museum_light(crop, rng)
+        if rng.random() < 0.5:
+            crop = glare(crop, rng)
+    return crop
 
 
 def degraded_copy(img: Image.Image, rng: np.random.Generator) -> Image.Image:

@@ -103,6 +103,8 @@ def _training_options(bundle: Bundle) -> str:
         options.append("a squashed 256 px thumbnail of each painting stored larger than that")
     if config.grayscale_copies:
         options.append("a black-and-white copy of each painting")
+    if config.museum_copies:
+        options.append("a copy of each painting photographed in a museum")
     if config.label_smoothing:
         options.append(f"label smoothing {config.label_smoothing}")
     if config.head_l2:

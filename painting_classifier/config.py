@@ -64,6 +64,8 @@ class Config:
     thumbnail_copies: bool = option(False, "train on a squashed 256 x 256, JPEG-50 thumbnail of every painting "
                                     "stored larger than that too, as the squashed copies of more-paintings-2 are")
     grayscale_copies: bool = option(False, "train on a black-and-white copy of every painting too")
+    museum_copies: bool = option(False, "train on a copy of every painting photographed in a museum too (gilt frame, "
+                                 "wall, visitors, a gallery's warm light, cut out as the search finds it)")
     tta: bool = option(False, "test-time augmentation: average with the mirror image")
     refit: bool = option(False, "retrain the head on train + validation for the epochs validation chose")
     calibrate: bool = option(False, "fit a softmax temperature on validation so probabilities match accuracy")
@@ -145,6 +147,7 @@ RECIPES: dict[str, dict] = {
         "recode": True,
         "thumbnail_copies": True,
         "grayscale_copies": True,
+        "museum_copies": True,
         "label_smoothing": 0.1,
         "refit": True,
         "calibrate": True,

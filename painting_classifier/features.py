@@ -46,6 +46,7 @@ class Variant:
     recoded: bool = False  # stored as every training source is (``augment.recoded``); not with ``copy``
     squashed: bool = False  # a squashed web thumbnail (``augment.squashed``); alone only
     grayscale: bool = False  # in black and white
+    museum: bool = False  # photographed in a museum (``augment.museum_photo``, drawn with ``seed``); alone only
 
     @property
     def suffix(self) -> str:
@@ -53,12 +54,16 @@ class Variant:
         degraded = "" if self.copy is None else f"_deg{augment.AUGMENT_VERSION}s{self.seed}c{self.copy}"
         recoded = f"_r{augment.RECODED_SIDE}q{augment.RECODED_QUALITY}" if self.recoded else ""
         squashed = f"_sq{augment.SQUASHED_SIDE}q{augment.SQUASHED_QUALITY}" if self.squashed else ""
-        return degraded + recoded + squashed + ("_gray" if self.grayscale else "") + ("_flip" if self.mirrored else "")
+        museum = f"_mus{augment.AUGMENT_VERSION}s{self.seed}" if self.museum else ""
+        return (degraded + recoded + squashed + museum + ("_gray" if self.grayscale else "")
+                + ("_flip" if self.mirrored else ""))
 
     def load(self, path: str, sha1: str, size: int) -> np.ndarray:
         """The uint8 ``size`` x ``size`` input for this variant of one painting."""
         if self.squashed:
             img = augment.squashed(load_rgb(path))  # fully decoded, as benchmarks/thumbnail_probe.py chose it
+        elif self.museum:
+            img = augment.museum_photo(load_rgb(path, min_side=size), augment.copy_rng(self.seed, sha1, 0))
         elif self.copy is not None:
             img = augment.degraded_copy(load_rgb(path, min_side=size), augment.copy_rng(self.seed, sha1, self.copy))
         elif self.recoded:
@@ -74,6 +79,7 @@ class Variant:
 AS_IS, MIRRORED = Variant(), Variant(mirrored=True)
 RECODED, RECODED_MIRRORED = Variant(recoded=True), Variant(mirrored=True, recoded=True)
 SQUASHED = Variant(squashed=True)
+IN_MUSEUM = Variant(museum=True)
 
 
 def cached_features(extractor: Callable, paths: list[str], sha1s, config: Config, cache_dir: Path,
@@ -151,12 +157,14 @@ class HeadFeatures:
 
     def training_variants(self) -> list[Variant]:
         """The variants the head trains on: as is (re-encoded with ``recode``), mirrored with ``augment``,
-        ``degraded_copies`` copies, and in black and white with ``grayscale_copies``."""
+        ``degraded_copies`` copies, in black and white with ``grayscale_copies``, and photographed in a museum with
+        ``museum_copies``."""
         config = self.config
         clean, mirrored = (RECODED, RECODED_MIRRORED) if config.recode else (AS_IS, MIRRORED)
         return ([clean] + [mirrored] * config.augment
                 + [Variant(copy=i, seed=config.seed) for i in range(config.degraded_copies)]
-                + [Variant(recoded=config.recode, grayscale=True)] * config.grayscale_copies)
+                + [Variant(recoded=config.recode, grayscale=True)] * config.grayscale_copies
+                + [IN_MUSEUM] * config.museum_copies)
 
     def training_set(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(features, one-hot labels) to train on: every training variant of ``paintings``, and with

@@ -1,0 +1,153 @@
+"""Probe for #24: would training copies that look like museum photos teach the head to name the painter of a
+real visitor's photo, once the painting is found in it?
+
+    python benchmarks/museum_probe.py
+
+The development photos say the finder is not the whole story: given a hand-drawn box around the painting
+(``DEV_BOXES``, shares of the photo), the shipped model names 8 of the 15 painters. This adds to the training
+side of ``cv_retrain.py``'s folds (same folds, same logistic-regression stand-in, class weights; the recipe's
+variants, squashed and black-and-white copies as ``thumbnail_probe.py`` chose) one more copy of every painting:
+
+- ``in museum``: ``augment.in_museum``, the painting in a gilt frame on a wall, under a spotlight, sometimes with
+  visitors in front, photographed at a slant, cut out with 0-25 % of frame and wall;
+- ``museum light``: ``augment.museum_photo`` (the recipe's ``museum_copies``, chosen on this probe): the same,
+  cut close to the painting (0-8 %), then the warm, hazy light of a gallery and a reflection on the varnish half
+  the time.
+
+It scores out of fold on clean paintings, on 400 of them as uploads (``real_world.py``'s kinds: the loss
+against clean) and as museum photos cut at the painting's box (``museum_scenes.py``, seeds the training copies
+never use); and the 15 development photos cut at their hand-drawn boxes (the fold models' mean probability).
+Writes benchmarks/results/museum_probe.json.
+"""
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import cv_retrain as cv  # noqa: E402
+from provenance import provenance  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "data" / "museum-photos-dev"
+# the painting in each development photo (left, top, right, bottom as shares of the photo), drawn by hand on a
+# 10 % grid, frame and mat excluded; in images.csv order
+DEV_BOXES = [(.05, .05, .93, .89), (.21, .27, .81, .64), (.17, .24, .84, .63), (.11, .09, .87, .9),
+             (.36, .04, .94, .71), (.39, .1, .82, .63), (.3, .02, .78, .52), (.08, .03, .7, .71), (.2, .07, .62, .55),
+             (0, .03, .45, .6), (0, 0, 1, .7), (.35, .1, .92, .52), (.05, 0, .87, .42), (.56, .3, .9, .65),
+             (.15, .2, 1, .65)]
+PROBE_VERSION = "1"
+
+
+class MuseumVariant:
+    """A painting as a museum photo (``features.Variant``'s interface): ``in museum`` (a training copy) or
+    ``museum photo`` (cut exactly at the painting's box, in the scene's own light: the held-out photos scored,
+    seed 100)."""
+
+    def __init__(self, kind: str, seed: int):
+        self.kind, self.seed = kind, seed
+        self.suffix = f"_mp{PROBE_VERSION}-{kind.replace(' ', '-')}-s{seed}"
+
+    def load(self, path: str, sha1: str, size: int) -> np.ndarray:
+        from painting_classifier import augment
+        from painting_classifier.images import load_rgb, resize_square
+
+        rng = augment.copy_rng(self.seed, sha1, 0)
+        img = load_rgb(path, min_side=size)
+        if self.kind == "in museum":
+            img = augment.in_museum(img, rng)
+        else:
+            img = augment.museum_photo(img, rng, margin=0.0, light=False)
+        return resize_square(img, size)
+
+
+def dev_crops(size: int) -> tuple[np.ndarray, list[str]]:
+    """The development photos cut at their hand-drawn boxes, as the model's input; and their artists."""
+    from painting_classifier.images import load_rgb, resize_square
+
+    catalogue = pd.read_csv(DEV / "images.csv")
+    pixels = []
+    for file, (left, top, right, bottom) in zip(catalogue["file"], DEV_BOXES):
+        photo = load_rgb(DEV / file)
+        w, h = photo.size
+        pixels.append(resize_square(photo.crop((int(left * w), int(top * h), int(right * w), int(bottom * h))), size))
+    return np.stack(pixels), list(catalogue["artist"])
+
+
+ROWS = {"as shipped": (), "+ a museum copy of every painting (in museum)": ("in museum",),
+        "+ a museum copy of every painting (museum light)": ("museum light",)}
+
+
+def main() -> None:
+    from painting_classifier import models
+    from painting_classifier.config import default_cache_dir, recipe
+    from painting_classifier.features import IN_MUSEUM, RECODED, RECODED_MIRRORED, SQUASHED, Variant, cached_features
+    from upload_mix import UploadVariant
+
+    warnings.filterwarnings("ignore")
+    config, cache = recipe("default"), default_cache_dir()
+    built = []
+
+    def extractor():
+        if not built:
+            built.append(models.feature_extractor(models.build_model(config, 50)))
+        return built[0]
+
+    def features(files, sha1s, variant):
+        return cached_features(extractor, list(files), list(sha1s), config, cache, variant, progress=True)
+
+    dataset, pool = cv.pool_of_paintings(config, cache)
+    files, y, sha1s = dataset.files(pool), pool["label"].to_numpy(), pool["sha1"]
+    fold = cv.folds_of(pool["group"], pool["artist"], 5)
+    full_size = np.isin(pool["source"].to_numpy(), [cv.SAMPLE, cv.MORE])
+    sized = np.flatnonzero(full_size)
+    train_x = [features(files, sha1s, v) for v in (RECODED, RECODED_MIRRORED, Variant(copy=0, seed=42),
+                                                   Variant(recoded=True, grayscale=True))]
+    train_y = [y] * len(train_x)
+    squashed = features([files[i] for i in sized], sha1s.iloc[sized], SQUASHED)
+    clean_x = features(files, sha1s, Variant())
+    rows = np.sort(np.random.default_rng(0).choice(sized, 400, replace=False))  # cv_retrain.py's upload rows
+    kinds = ["thumbnail", "screenshot", "bw", "rotated", "detail"]
+    uploads = {k: features([files[i] for i in rows], sha1s.iloc[rows], UploadVariant(k)) for k in kinds}
+    uploads["museum photo"] = features([files[i] for i in rows], sha1s.iloc[rows], MuseumVariant("museum photo", 100))
+    copies = {"in museum": features(files, sha1s, MuseumVariant("in museum", 0)),
+              "museum light": features(files, sha1s, IN_MUSEUM)}
+    dev_pixels, dev_artists = dev_crops(config.input_size)
+    dev_x = models.compiled_forward(extractor())(dev_pixels.astype(np.float32)).numpy()
+    display = dict(zip(dataset.artists["name"], range(len(dataset.artists))))
+    dev_y = np.array([display[a] for a in dev_artists])
+    results = []
+    for name, extra in ROWS.items():
+        probs, dev_probs = np.zeros((len(pool), 50)), np.zeros((len(dev_y), 50))
+        upload_probs = {k: np.zeros((len(rows), 50)) for k in uploads}
+        for k in range(5):
+            held, train = fold == k, fold != k
+            xs = [x[train] for x in train_x] + [squashed[train[sized]]] + [copies[e][train] for e in extra]
+            ys = [t[train] for t in train_y] + [y[sized][train[sized]]] + [y[train] for _ in extra]
+            model = cv.fit_head(np.concatenate(xs), np.concatenate(ys), True, 50)
+            probs[held] = cv.probabilities_of(model, clean_x[held], 50, None, 0.0)
+            mine = held[rows]
+            for kind, x in uploads.items():
+                upload_probs[kind][mine] = cv.probabilities_of(model, x[mine], 50, None, 0.0)
+            dev_probs += cv.probabilities_of(model, dev_x, 50, None, 0.0) / 5
+        clean_400 = cv.scores_of(y[rows], probs[rows])["top1"]
+        dev = cv.scores_of(dev_y, dev_probs)
+        results.append({"training": name, "clean": cv.scores_of(y[full_size], probs[full_size]),
+                        "clean_uploads_400_top1": clean_400,
+                        "upload_loss_top1": {kind: round(clean_400 - cv.scores_of(y[rows], p)["top1"], 1)
+                                             for kind, p in upload_probs.items()},
+                        "dev_photos_at_hand_boxes": {"n": dev["n"], "top1": round(dev["top1"] * dev["n"] / 100),
+                                                     "top5": round(dev["top5"] * dev["n"] / 100)}})
+        print(json.dumps(results[-1]), flush=True)
+    out = ROOT / "benchmarks" / "results" / "museum_probe.json"
+    out.write_text(json.dumps({**provenance(None, 1), "folds": 5, "uploads_scored": len(rows), "rows": results},
+                              indent=1))
+
+
+if __name__ == "__main__":
+    main()
