@@ -4,7 +4,7 @@ real visitor's photo, once the painting is found in it?
     python benchmarks/museum_probe.py
 
 The development photos say the finder is not the whole story: given a hand-drawn box around the painting
-(``DEV_BOXES``, shares of the photo), the shipped model names 8 of the 15 painters. This adds to the training
+(``museum_photos.DEV_BOXES``), session 10's model named 8 of the 15 painters. This adds to the training
 side of ``cv_retrain.py``'s folds (same folds, same logistic-regression stand-in, class weights; the recipe's
 variants, squashed and black-and-white copies as ``thumbnail_probe.py`` chose) one more copy of every painting:
 
@@ -25,7 +25,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -34,13 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import cv_retrain as cv  # noqa: E402
 from provenance import provenance  # noqa: E402
 
-DEV = ROOT.parent / "shared" / "data" / "museum-photos-dev"
-# the painting in each development photo (left, top, right, bottom as shares of the photo), drawn by hand on a
-# 10 % grid, frame and mat excluded; in images.csv order
-DEV_BOXES = [(.05, .05, .93, .89), (.21, .27, .81, .64), (.17, .24, .84, .63), (.11, .09, .87, .9),
-             (.36, .04, .94, .71), (.39, .1, .82, .63), (.3, .02, .78, .52), (.08, .03, .7, .71), (.2, .07, .62, .55),
-             (0, .03, .45, .6), (0, 0, 1, .7), (.35, .1, .92, .52), (.05, 0, .87, .42), (.56, .3, .9, .65),
-             (.15, .2, 1, .65)]
+from museum_photos import DEV  # noqa: E402
+
 PROBE_VERSION = "1"
 
 
@@ -68,15 +62,11 @@ class MuseumVariant:
 
 def dev_crops(size: int) -> tuple[np.ndarray, list[str]]:
     """The development photos cut at their hand-drawn boxes, as the model's input; and their artists."""
-    from painting_classifier.images import load_rgb, resize_square
+    from painting_classifier.images import resize_square
+    from museum_photos import dev_paintings
 
-    catalogue = pd.read_csv(DEV / "images.csv")
-    pixels = []
-    for file, (left, top, right, bottom) in zip(catalogue["file"], DEV_BOXES):
-        photo = load_rgb(DEV / file)
-        w, h = photo.size
-        pixels.append(resize_square(photo.crop((int(left * w), int(top * h), int(right * w), int(bottom * h))), size))
-    return np.stack(pixels), list(catalogue["artist"])
+    paintings, artists = dev_paintings(DEV)
+    return np.stack([resize_square(painting, size) for painting in paintings]), artists
 
 
 ROWS = {"as shipped": (), "+ a museum copy of every painting (in museum)": ("in museum",),

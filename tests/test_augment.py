@@ -79,7 +79,7 @@ def test_squashed_variant_is_a_small_square_thumbnail_of_the_whole_painting(tmp_
     assert Variant(squashed=True).suffix not in (Variant().suffix, Variant(recoded=True).suffix)
 
 
-def test_head_trains_on_a_thumbnail_of_each_painting_stored_larger_than_one(tmp_path):
+def test_head_trains_on_a_thumbnail_of_each_painting_stored_larger_than_one_and_on_museum_copies(tmp_path):
     """With ``thumbnail_copies`` the head's training set gains one squashed copy per painting larger than
     256 px, labelled with its artist; paintings already thumbnail-sized get none."""
     import keras
@@ -114,6 +114,13 @@ def test_head_trains_on_a_thumbnail_of_each_painting_stored_larger_than_one(tmp_
     # the same folder as other painters' paintings: the same variants, and the two thumbnails
     negatives, _ = scan_negatives([tmp_path], val_fraction=0.0, seed=0)
     assert len(features.training_set_of_files(negatives)) == 3 * 5 + 2
+    # with museum_copies, one museum photo of every painting more, for the 50 artists' and the other painters'
+    museum = HeadFeatures(None, dataset, Config(view_size=32, recode=True, augment=True, grayscale_copies=True,
+                                                thumbnail_copies=True, museum_copies=True),
+                          tmp_path / "cache", progress=False)
+    museum.__dict__["extractor"] = mean_colour
+    assert (museum.training_set(paintings)[1].sum(axis=0) - counts[True] == [2, 3]).all()
+    assert len(museum.training_set_of_files(negatives)) == 4 * 5 + 2
 
 
 def test_grayscale_variant_is_the_painting_in_black_and_white(tmp_path, painting):
@@ -124,3 +131,24 @@ def test_grayscale_variant_is_the_painting_in_black_and_white(tmp_path, painting
     assert (gray[..., 0] == gray[..., 1]).all() and (gray[..., 1] == gray[..., 2]).all()
     assert np.abs(gray[..., 0] - colour @ [0.299, 0.587, 0.114]).mean() < 2  # the same picture's luma
     assert Variant(grayscale=True).suffix != Variant().suffix
+
+
+def test_museum_copy_is_the_painting_cut_out_of_a_museum_photo_in_a_warm_light(tmp_path, painting):
+    """The museum copy holds the painting (not the whole wall), under a warmer light than the painting's own, and is
+    the same image each time for a painting."""
+    path = tmp_path / "p.png"
+    painting.save(path)
+    one, again = (Variant(museum=True).load(str(path), "ab12", 64) for _ in range(2))
+    np.testing.assert_array_equal(one, again)
+    assert not np.array_equal(one, Variant(museum=True).load(str(path), "cd34", 64))
+    assert Variant(museum=True).suffix not in (Variant().suffix, Variant(copy=0).suffix)
+    warmth = []
+    for seed in range(8):
+        rng = augment.copy_rng(seed, "ab12", 0)
+        seen = augment.museum_photo(painting, rng)
+        plain = augment.museum_photo(painting, augment.copy_rng(seed, "ab12", 0), light=False)
+        # the cut keeps at most 8 % of frame and wall on each side: about the painting's shape, not the photo's
+        assert abs(np.log(seen.width / seen.height) - np.log(painting.width / painting.height)) < 0.35
+        pixels, reference = np.asarray(seen, float), np.asarray(plain, float)
+        warmth.append(pixels[..., 0].mean() / pixels[..., 2].mean() - reference[..., 0].mean() / reference[..., 2].mean())
+    assert np.mean(warmth) > 0.05
