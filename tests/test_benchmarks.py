@@ -59,6 +59,9 @@ def test_about_tab_shows_benchmark_results_of_its_own_model_only(tiny_bundle):
     card = model_card(bundle, "litert", {"museum_photos_val": museum})
     assert "of 15 real visitors' photos of paintings by the 4" in card
     assert "names the painter of 40% (20% without its search for the painting)" in card and "scenes, 55%" in card
+    boxed = {**museum, "museum_photos_dev_at_hand_boxes": {"n": 15, "top1": 0.6, "top5": 0.8}}
+    assert "cut at such boxes, the same photos get 60% top-1 and 80% top-5" in model_card(bundle, "litert",
+                                                                                           {"museum_photos_val": boxed})
     assert "Photos taken in a museum" not in model_card(bundle, "litert", {"museum_photos_val": {**museum,
                                                                                                  "model_sha256": "x"}})
 
