@@ -101,12 +101,13 @@ def _examples(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"}) if folder.is_dir() else []
 
 
-SEARCH_NOTE = ("*Looked for the painting in your photo: left is the region most like a painting by one of the "
-               "artists, and the answer combines what the model saw in all {regions} regions it tried, that one "
-               "counting most. Wrong region? Draw the painting's box under **Not the right region?**, or untick "
-               "**Find the painting in a photo**.*\n\n")
-CROP_NOTE = ("*Looked at the painting found in your photo (left), not at the whole photo. Wrong region? Draw the "
-             "painting's box under **Not the right region?**, or untick **Find the painting in a photo**.*\n\n")
+# plain text: Gradio's Markdown shows the asterisks of an italic note that holds bold words
+SEARCH_NOTE = ("Looked for the painting in your photo: left is the region most like a painting by one of the artists, "
+               "and the answer combines what the model saw in all {regions} regions it tried, that one counting most. "
+               "Wrong region? Draw the painting's box under **Not the right region?**, or untick **Find the painting "
+               "in a photo**.\n\n")
+CROP_NOTE = ("Looked at the painting found in your photo (left), not at the whole photo. Wrong region? Draw the "
+             "painting's box under **Not the right region?**, or untick **Find the painting in a photo**.\n\n")
 
 
 def _how_it_looked(found) -> str:

@@ -150,6 +150,33 @@ def shown_picture(img) -> tuple[float, float, float, float]:
     return box["x"] + (box["width"] - width) / 2, box["y"] + (box["height"] - height) / 2, width, height
 
 
+def test_a_photo_of_a_painting_on_a_wall_says_where_the_model_looked_in_plain_words(served_app, tmp_path):
+    """The note on a searched photo is formatted text: Gradio's Markdown left the asterisks of an italic note
+    holding bold words showing."""
+    import numpy as np
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_crop import a_painting, on_the_wall
+
+    url, _ = served_app
+    rng = np.random.default_rng(3)
+    photo, _ = on_the_wall(a_painting(rng, 300, 200), rng)
+    path = tmp_path / "wall.jpg"
+    photo.save(path, quality=92)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url)
+            page.locator("input[type=file]").first.set_input_files(str(path))
+            note = page.locator("#confidence-note")
+            expect(note).to_contain_text("in your photo", timeout=60_000)
+            expect(note.locator("strong", has_text="Not the right region?")).to_have_count(1)
+            assert "*" not in note.inner_text()
+        finally:
+            browser.close()
+
+
 def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(served_app, tmp_path):
     """Two paintings side by side in one photo: tapping two opposite corners around each names its painter."""
     import numpy as np
