@@ -33,9 +33,9 @@ P_SQUASHED = 0.1  # squashed to 256 x 256 and stored at JPEG 50, as 3,319 painti
 RECODED_SIDE = 448
 RECODED_QUALITY = 82
 # A squashed web thumbnail, as 3,319 paintings of more-paintings-2 are stored (``Config.thumbnail_copies``).
-MUSEUM_MARGIN = 0.08  # a museum copy keeps up to this share of each side of frame and wall (``Config.museum_copies``)
 SQUASHED_SIDE = 256
 SQUASHED_QUALITY = 50
+MUSEUM_MARGIN = 0.08  # a museum copy keeps up to this share of each side of frame and wall (``Config.museum_copies``)
 
 
 def copy_rng(seed: int, sha1: str, copy: int) -> np.random.Generator:
@@ -144,14 +144,20 @@ def squashed(img: Image.Image) -> Image.Image:
 def in_museum(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """The painting in a gilt frame on a museum wall, photographed, then cut out as the finder does: its box
     widened by 0-25 % of each side, so some frame and wall stay in."""
+    return _cut_from_museum_scene(img, rng, selfie_share=0.3, margin=0.25)
+
+
+def _cut_from_museum_scene(img: Image.Image, rng: np.random.Generator, selfie_share: float,
+                           margin: float) -> Image.Image:
+    """``img`` in a synthetic museum photo (``museum_scenes.py``; visitors in front ``selfie_share`` of the time),
+    cut at its box widened by up to ``margin`` of each side."""
     from .museum_scenes import museum_scene  # museum_scenes builds on this module's steps
 
-    scene = museum_scene(img, rng, selfie=rng.random() < 0.3)
+    scene = museum_scene(img, rng, selfie=rng.random() < selfie_share)
     left, top, right, bottom = scene.box
-    grow_x, grow_y = rng.uniform(0, 0.25, 2) * (right - left, bottom - top)
-    box = (max(0, int(left - grow_x)), max(0, int(top - grow_y)),
-           min(scene.photo.width, int(right + grow_x)), min(scene.photo.height, int(bottom + grow_y)))
-    return scene.photo.crop(box)
+    grow_x, grow_y = rng.uniform(0, margin, 2) * (right - left, bottom - top)
+    return scene.photo.crop((max(0, int(left - grow_x)), max(0, int(top - grow_y)),
+                             min(scene.photo.width, int(right + grow_x)), min(scene.photo.height, int(bottom + grow_y))))
 
 
 def museum_light(img: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -166,16 +172,10 @@ def museum_light(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 def museum_photo(img: Image.Image, rng: np.random.Generator, margin: float = MUSEUM_MARGIN,
                  light: bool = True) -> Image.Image:
-    """The painting in a synthetic museum photo (``museum_scenes.py``; visitors in front 40 % of the time), cut at
-    its box widened by up to ``margin`` of each side, as the search finds it; with ``light``, under a gallery's
-    light (``museum_light``) with a reflection on the varnish half the time."""
-    from .museum_scenes import museum_scene  # museum_scenes builds on this module's steps
-
-    scene = museum_scene(img, rng, selfie=rng.random() < 0.4)
-    left, top, right, bottom = scene.box
-    grow_x, grow_y = rng.uniform(0, margin, 2) * (right - left, bottom - top)
-    crop = scene.photo.crop((max(0, int(left - grow_x)), max(0, int(top - grow_y)),
-                             min(scene.photo.width, int(right + grow_x)), min(scene.photo.height, int(bottom + grow_y))))
+    """The painting in a synthetic museum photo (visitors in front 40 % of the time), cut at its box widened by up
+    to ``margin`` of each side, as the search finds it; with ``light``, under a gallery's light (``museum_light``)
+    with a reflection on the varnish half the time."""
+    crop = _cut_from_museum_scene(img, rng, selfie_share=0.4, margin=margin)
     if light:
         crop = museum_light(crop, rng)
         if rng.random() < 0.5:
