@@ -23,6 +23,23 @@ pytestmark = [pytest.mark.slow,
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 
 
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def chromium():
+    """Headless Debian Chromium through Playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -78,58 +95,52 @@ def artist_of_shown_painting(page, quiz_folder: Path) -> str:
 
 def test_visitor_identifies_a_painting_plays_the_quiz_and_reads_the_training_tab(served_app, styles_dataset,
                                                                                    tiny_quiz):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, log = served_app
     painting = next((styles_dataset / "images" / "Piet_Mondrian").iterdir())
     SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.locator("input[type=file]").first.set_input_files(str(painting))
-            expect(page.locator("#artist-card h3")).to_have_text("Piet Mondrian", timeout=60_000)
-            expect(page.locator("#prediction")).to_contain_text("Piet Mondrian")
-            expect(page.get_by_text("Read more on Wikipedia")).to_be_visible()
-            expect(page.locator("#gradcam img")).to_be_visible(timeout=60_000)
-            page.screenshot(path=str(SCREENSHOTS / "identify.png"), full_page=True)
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.locator("input[type=file]").first.set_input_files(str(painting))
+        expect(page.locator("#artist-card h3")).to_have_text("Piet Mondrian", timeout=60_000)
+        expect(page.locator("#prediction")).to_contain_text("Piet Mondrian")
+        expect(page.get_by_text("Read more on Wikipedia")).to_be_visible()
+        expect(page.locator("#gradcam img")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(SCREENSHOTS / "identify.png"), full_page=True)
 
-            page.get_by_role("tab", name="Quiz").click()
-            expect(page.locator("#quiz-score")).to_contain_text("You 0 – Model 0", timeout=30_000)
-            expect(page.locator("#quiz-painting img")).to_be_visible()
-            expect(page.locator("#quiz-choices label")).to_have_count(4)
-            right = artist_of_shown_painting(page, tiny_quiz)  # the student knows this one
-            page.locator("#quiz-choices label").filter(has_text=right).click()
-            page.locator("#quiz-answer").click()
-            expect(page.locator("#quiz-reveal")).to_contain_text("Right!", timeout=30_000)
-            expect(page.locator("#quiz-score")).to_contain_text(re.compile("You 1 – Model [01]"))
-            page.screenshot(path=str(SCREENSHOTS / "quiz.png"), full_page=True)
-            page.locator("#quiz-next").click()
-            expect(page.locator("#quiz-score")).to_contain_text("Painting 2 of", timeout=30_000)
+        page.get_by_role("tab", name="Quiz").click()
+        expect(page.locator("#quiz-score")).to_contain_text("You 0 – Model 0", timeout=30_000)
+        expect(page.locator("#quiz-painting img")).to_be_visible()
+        expect(page.locator("#quiz-choices label")).to_have_count(4)
+        right = artist_of_shown_painting(page, tiny_quiz)  # the student knows this one
+        page.locator("#quiz-choices label").filter(has_text=right).click()
+        page.locator("#quiz-answer").click()
+        expect(page.locator("#quiz-reveal")).to_contain_text("Right!", timeout=30_000)
+        expect(page.locator("#quiz-score")).to_contain_text(re.compile("You 1 – Model [01]"))
+        page.screenshot(path=str(SCREENSHOTS / "quiz.png"), full_page=True)
+        page.locator("#quiz-next").click()
+        expect(page.locator("#quiz-score")).to_contain_text("Painting 2 of", timeout=30_000)
 
-            page.get_by_role("tab", name="Training").click()
-            expect(page.get_by_text("Accuracy per epoch")).to_be_visible(timeout=30_000)
-            expect(page.get_by_text("Class weight per artist")).to_be_visible()
-            expect(page.locator("canvas, svg.marks").first).to_be_visible()
-            metrics = page.locator("#test-metrics")
-            expect(metrics.get_by_text("Top-1 accuracy")).to_be_visible()
-            value = metrics.get_by_role("gridcell").nth(1)  # Top-1 accuracy's value, e.g. 100.0%
-            expect(value).to_have_text(re.compile(r"^\s*\d+\.\d%\s*$"))
-            expect(value).to_be_visible()
-            box, table = value.bounding_box(), metrics.bounding_box()
-            assert box["x"] + box["width"] <= table["x"] + table["width"]  # not cut off
-            page.screenshot(path=str(SCREENSHOTS / "training.png"), full_page=True)
+        page.get_by_role("tab", name="Training").click()
+        expect(page.get_by_text("Accuracy per epoch")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Class weight per artist")).to_be_visible()
+        expect(page.locator("canvas, svg.marks").first).to_be_visible()
+        metrics = page.locator("#test-metrics")
+        expect(metrics.get_by_text("Top-1 accuracy")).to_be_visible()
+        value = metrics.get_by_role("gridcell").nth(1)  # Top-1 accuracy's value, e.g. 100.0%
+        expect(value).to_have_text(re.compile(r"^\s*\d+\.\d%\s*$"))
+        expect(value).to_be_visible()
+        box, table = value.bounding_box(), metrics.bounding_box()
+        assert box["x"] + box["width"] <= table["x"] + table["width"]  # not cut off
+        page.screenshot(path=str(SCREENSHOTS / "training.png"), full_page=True)
 
-            page.get_by_role("tab", name="About").click()
-            expect(page.locator("#model-card")).to_contain_text("Known limits")
-            page.set_viewport_size({"width": 390, "height": 844})  # a phone: the model card scrolls down only
-            expect(page.locator("#model-card")).to_contain_text("Known limits")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        finally:
-            browser.close()
+        page.get_by_role("tab", name="About").click()
+        expect(page.locator("#model-card")).to_contain_text("Known limits")
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: the model card scrolls down only
+        expect(page.locator("#model-card")).to_contain_text("Known limits")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
     started = log.read_text()
     assert "Running on local URL" in started
     assert not any(noise in started for noise in ("cuInit", "oneDNN", "absl::", "XNNPACK")), started[:2000]
@@ -154,7 +165,7 @@ def test_a_photo_of_a_painting_on_a_wall_says_where_the_model_looked_in_plain_wo
     """The note on a searched photo is formatted text: Gradio's Markdown left the asterisks of an italic note
     holding bold words showing."""
     import numpy as np
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from test_crop import a_painting, on_the_wall
 
@@ -163,25 +174,21 @@ def test_a_photo_of_a_painting_on_a_wall_says_where_the_model_looked_in_plain_wo
     photo, _ = on_the_wall(a_painting(rng, 300, 200), rng)
     path = tmp_path / "wall.jpg"
     photo.save(path, quality=92)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(url)
-            page.locator("input[type=file]").first.set_input_files(str(path))
-            note = page.locator("#confidence-note")
-            expect(note).to_contain_text("in your photo", timeout=60_000)
-            expect(note.locator("strong", has_text="Not the right region?")).to_have_count(1)
-            assert "*" not in note.inner_text()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        page.locator("input[type=file]").first.set_input_files(str(path))
+        note = page.locator("#confidence-note")
+        expect(note).to_contain_text("in your photo", timeout=60_000)
+        expect(note.locator("strong", has_text="Not the right region?")).to_have_count(1)
+        assert "*" not in note.inner_text()
 
 
 def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(served_app, tmp_path):
     """Two paintings side by side in one photo: tapping two opposite corners around each names its painter."""
     import numpy as np
     from PIL import Image
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from synthetic import paint
 
@@ -193,10 +200,7 @@ def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(
     photo.paste(Image.fromarray(stripes), (230, 10))
     path = tmp_path / "two paintings.png"
     photo.save(path)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+    with chromium() as browser:
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
             page.goto(url)
@@ -229,8 +233,6 @@ def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(
             page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
             print(log.read_text()[-3000:])
             raise
-        finally:
-            browser.close()
 
 
 def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_away(served_app, tmp_path, tiny_bundle,
@@ -239,7 +241,7 @@ def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_awa
     a painting in scope afterwards gets the full answer back."""
     import numpy as np
     from PIL import Image
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from painting_classifier import load_bundle
 
@@ -248,8 +250,7 @@ def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_awa
     noise = tmp_path / "noise.png"
     Image.fromarray(np.random.default_rng(5).integers(0, 256, (side, side, 3), np.uint8)).save(noise)
     painting = next(styles_dataset.glob("images/*/*"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+    with chromium() as browser:
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             page.goto(url)
@@ -271,8 +272,6 @@ def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_awa
             page.screenshot(path=str(tmp_path / "failed.png"), full_page=True)
             print(log.read_text()[-3000:])
             raise
-        finally:
-            browser.close()
 
 
 @pytest.fixture
@@ -286,11 +285,10 @@ def classroom_app(tiny_bundle, tiny_quiz, tmp_path):
 def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroom_app, tmp_path):
     """Three students on phone-sized pages join with nicknames and answer; the teacher's Class tab (1280x720)
     shows 3 players by nickname, the model's answer and a QR code image."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, log = classroom_app
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+    with chromium() as browser:
         try:
             teacher = browser.new_page(viewport={"width": 1280, "height": 720})
             teacher.goto(url)
@@ -328,5 +326,3 @@ def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroo
                 page.screenshot(path=str(tmp_path / f"failed-{i}.png"), full_page=True)
             print(log.read_text()[-3000:])
             raise
-        finally:
-            browser.close()
