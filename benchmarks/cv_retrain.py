@@ -73,6 +73,34 @@ def pool_of_paintings(config, cache: Path) -> tuple[object, pd.DataFrame]:
     return dataset, table[~table["split"].isin(["test", EXCLUDED])].reset_index(drop=True)
 
 
+def feature_source(config, cache: Path, compute: bool = True):
+    """(extractor, features): ``features(files, sha1s, variant)`` gives the cached backbone features of ``config``,
+    computing missing ones with ``extractor()``, the feature model built once on first use (without ``compute``, a
+    missing feature is an error)."""
+    from painting_classifier.features import cached_features
+
+    built = []
+
+    def extractor():
+        if not compute:
+            raise RuntimeError("features are not cached: run with --compute")
+        if not built:
+            from painting_classifier.models import build_model, feature_extractor
+            built.append(feature_extractor(build_model(config, 50)))
+        return built[0]
+
+    def features(files, sha1s, variant):
+        return cached_features(extractor, list(files), list(sha1s), config, cache, variant, progress=compute)
+
+    return extractor, features
+
+
+def upload_rows_of(pool: pd.DataFrame, n: int) -> np.ndarray:
+    """The rows of ``pool`` scored as uploads: ``n`` of the sample's and more-paintings' paintings, seeded."""
+    full_size = np.flatnonzero(np.isin(pool["source"].to_numpy(), [SAMPLE, MORE]))
+    return np.sort(np.random.default_rng(0).choice(full_size, min(n, len(full_size)), replace=False))
+
+
 def scores_of(labels: np.ndarray, probabilities: np.ndarray) -> dict:
     """Top-1, top-5 and balanced accuracy, in per cent."""
     from sklearn.metrics import balanced_accuracy_score
@@ -115,7 +143,7 @@ def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
 def main() -> None:
     from painting_classifier.config import default_cache_dir, recipe
     from painting_classifier.data import sha1_of_file
-    from painting_classifier.features import AS_IS, RECODED, RECODED_MIRRORED, Variant, cached_features
+    from painting_classifier.features import AS_IS, RECODED, RECODED_MIRRORED, Variant
     from painting_classifier.scope import fit_scope
     from real_world import KINDS
     from upload_mix import UploadVariant
@@ -131,15 +159,7 @@ def main() -> None:
     started = time.time()
     config, cache = recipe("default"), default_cache_dir()
 
-    def missing():
-        if not args.compute:
-            raise RuntimeError("features are not cached: run with --compute")
-        from painting_classifier.models import build_model, feature_extractor
-        return feature_extractor(build_model(config, 50))
-
-    def features(files, sha1s, variant):
-        return cached_features(missing, list(files), list(sha1s), config, cache, variant, progress=args.compute)
-
+    _, features = feature_source(config, cache, args.compute)
     dataset, pool = pool_of_paintings(config, cache)
     n_classes = len(dataset.classes)
     files, y = dataset.files(pool), pool["label"].to_numpy()
@@ -147,10 +167,7 @@ def main() -> None:
     training_variants = [RECODED, RECODED_MIRRORED, Variant(copy=0, seed=config.seed)]
     clean_x = features(files, pool["sha1"], AS_IS)
     source = pool["source"].to_numpy()
-    clean_sources = np.isin(source, [SAMPLE, MORE])
-    rng = np.random.default_rng(0)
-    upload_rows = np.sort(rng.choice(np.flatnonzero(clean_sources), min(args.uploads, clean_sources.sum()),
-                                     replace=False))
+    upload_rows = upload_rows_of(pool, args.uploads)
     kinds = [k for k in KINDS if k != "clean"]
     upload_x = {kind: features([files[i] for i in upload_rows], pool["sha1"].iloc[upload_rows],
                                UploadVariant(kind)) for kind in kinds}

@@ -76,20 +76,12 @@ ROWS = {"as shipped": (), "+ a museum copy of every painting (in museum)": ("in 
 def main() -> None:
     from painting_classifier import models
     from painting_classifier.config import default_cache_dir, recipe
-    from painting_classifier.features import IN_MUSEUM, RECODED, RECODED_MIRRORED, SQUASHED, Variant, cached_features
+    from painting_classifier.features import IN_MUSEUM, RECODED, RECODED_MIRRORED, SQUASHED, Variant
     from upload_mix import UploadVariant
 
     warnings.filterwarnings("ignore")
     config, cache = recipe("default"), default_cache_dir()
-    built = []
-
-    def extractor():
-        if not built:
-            built.append(models.feature_extractor(models.build_model(config, 50)))
-        return built[0]
-
-    def features(files, sha1s, variant):
-        return cached_features(extractor, list(files), list(sha1s), config, cache, variant, progress=True)
+    extractor, features = cv.feature_source(config, cache)
 
     dataset, pool = cv.pool_of_paintings(config, cache)
     files, y, sha1s = dataset.files(pool), pool["label"].to_numpy(), pool["sha1"]
@@ -101,7 +93,7 @@ def main() -> None:
     train_y = [y] * len(train_x)
     squashed = features([files[i] for i in sized], sha1s.iloc[sized], SQUASHED)
     clean_x = features(files, sha1s, Variant())
-    rows = np.sort(np.random.default_rng(0).choice(sized, 400, replace=False))  # cv_retrain.py's upload rows
+    rows = cv.upload_rows_of(pool, 400)
     kinds = ["thumbnail", "screenshot", "bw", "rotated", "detail"]
     uploads = {k: features([files[i] for i in rows], sha1s.iloc[rows], UploadVariant(k)) for k in kinds}
     uploads["museum photo"] = features([files[i] for i in rows], sha1s.iloc[rows], MuseumVariant("museum photo", 100))

@@ -35,22 +35,13 @@ def main() -> None:
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from painting_classifier import models
     from painting_classifier.config import default_cache_dir, recipe
-    from painting_classifier.features import AS_IS, RECODED, RECODED_MIRRORED, SQUASHED, Variant, cached_features
+    from painting_classifier.features import AS_IS, RECODED, RECODED_MIRRORED, SQUASHED, Variant
     from upload_mix import UploadVariant
 
     warnings.filterwarnings("ignore")
     config, cache = recipe("default"), default_cache_dir()
-    built = []
-
-    def extractor():
-        if not built:
-            built.append(models.feature_extractor(models.build_model(config, 50)))
-        return built[0]
-
-    def features(files, sha1s, variant):
-        return cached_features(extractor, list(files), list(sha1s), config, cache, variant, progress=True)
+    extractor, features = cv.feature_source(config, cache)
 
     dataset, pool = cv.pool_of_paintings(config, cache)
     files, y = dataset.files(pool), pool["label"].to_numpy()
@@ -62,7 +53,7 @@ def main() -> None:
     squashed_x = np.zeros_like(clean_x)
     squashed_x[sized] = features([files[i] for i in sized], pool["sha1"].iloc[sized], SQUASHED)
     gray_x = features(files, pool["sha1"], Variant(recoded=True, grayscale=True))
-    rows = np.sort(np.random.default_rng(0).choice(sized, 400, replace=False))  # cv_retrain.py's upload rows
+    rows = cv.upload_rows_of(pool, 400)
     kinds = ["thumbnail", "screenshot", "bw", "rotated", "detail"]
     uploads = {k: features([files[i] for i in rows], pool["sha1"].iloc[rows], UploadVariant(k)) for k in kinds}
     results = []
