@@ -102,14 +102,20 @@ def confidence_sweep(predictor, sets: dict, confidences: list[float], not_the_50
     return rows
 
 
+def uploads_where_a_window_should_not_win(files: list[Path]) -> dict[str, list]:
+    """``files`` sent as details, turned and in black and white (``real_world.py``'s uploads), per kind: whole
+    paintings the search should leave whole."""
+    from real_world import make_upload
+
+    return {kind: [make_upload(file, kind)[0] for file in files] for kind in ("detail", "rotated", "bw")}
+
+
 def gain_sweep(predictor, sets: dict, files: list[Path], artists: list[str], gains: list[float],
                uploads_of: int = 200) -> list[dict]:
     """For each ``search_gain``: top-1 on the photo sets and on paintings sent as details, turned and in black and
     white (real_world.py's uploads of the first ``uploads_of`` paintings), where a window of a whole painting
     should not win."""
-    from real_world import make_upload
-
-    kinds = {kind: [make_upload(file, kind)[0] for file in files[:uploads_of]] for kind in ("detail", "rotated", "bw")}
+    kinds = uploads_where_a_window_should_not_win(files[:uploads_of])
     names = artists[:uploads_of]
     rows = [{"gain": None, "search": False,
              **{kind: scored(predictor, uploads, names, find=False)["top1"] for kind, uploads in kinds.items()}}]
@@ -129,9 +135,7 @@ def temperature_sweep(predictor, sets: dict, files: list[Path], artists: list[st
                       uploads_of: int = 200) -> list[dict]:
     """For each ``search_temperature``: top-1 and top-5 on every set, and top-1 on details, turned and
     black-and-white uploads of the first ``uploads_of`` paintings."""
-    from real_world import make_upload
-
-    kinds = {kind: [make_upload(file, kind)[0] for file in files[:uploads_of]] for kind in ("detail", "rotated", "bw")}
+    kinds = uploads_where_a_window_should_not_win(files[:uploads_of])
     rows = []
     for temperature in temperatures:
         predictor.search_temperature = temperature
