@@ -41,25 +41,26 @@ def main(argv=None) -> int:
     from painting_classifier.logs import quiet_tensorflow
 
     quiet_tensorflow(args.verbose)
-    from painting_classifier import BundleError, Predictor
-    from painting_classifier.serve import build_demo, launch
+    from painting_classifier import BundleError
+    from painting_classifier.app.blocks import build_demo, launch
+    from painting_classifier.cli import load_predictor
 
     try:
-        predictor = Predictor.from_bundle(args.model, runtime=args.runtime)
+        predictor = load_predictor(args.model, runtime=args.runtime)
     except BundleError as exc:
         print(f"error: {exc}\nTrain one with: python train.py --recipe default --data DATA --out {args.model}",
               file=sys.stderr)
         return 2
     board = None
     if args.classroom:
-        from painting_classifier.classroom import Board, default_database
+        from painting_classifier.app.classroom import Board, default_database
 
         board = Board(args.classroom_db or default_database())
         print(f"Classroom mode: the class board is kept in {board.path}")
-    demo = build_demo(predictor, examples_dir=HERE / "assets" / "examples",
-                      results_dir=HERE / "benchmarks" / "results", quiz_dir=args.quiz, concurrency=args.concurrency,
-                      classroom_board=board, classroom_host=args.host, classroom_link=args.classroom_url)
-    launch(demo, args.host, args.port, share=args.share, concurrency=args.concurrency)
+    app = build_demo(predictor, examples_dir=HERE / "assets" / "examples", quiz_dir=args.quiz,
+                     concurrency=args.concurrency, classroom_board=board, classroom_host=args.host,
+                     classroom_link=args.classroom_url)
+    launch(app, args.host, args.port, share=args.share, concurrency=args.concurrency)
     return 0
 
 

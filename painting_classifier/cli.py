@@ -1,4 +1,5 @@
-"""Command line: ``python -m painting_classifier {train,evaluate,predict,export,quiz-images}`` (``train.py`` = ``train``).
+"""Command line: ``painting-classifier {train,evaluate,predict,export,quiz-images}`` (also ``python -m
+painting_classifier``; ``train.py`` = ``train``).
 
 ``predict`` and ``quiz-images`` run on LiteRT without TensorFlow; ``train``, ``evaluate`` and ``export`` need
 requirements-train.txt."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -62,7 +64,7 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m painting_classifier",
+    parser = argparse.ArgumentParser(prog="painting-classifier",
                                      description="Who painted this? Train, evaluate and use an artist classifier.")
     commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -80,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--split", choices=["test", "val", "train"],
                         help="score the bundle's own split (paintings are read from the path recorded in the bundle)")
     ev.add_argument("--data-root", type=Path, help="with --split: where the bundle's data folders live now (a folder "
-                    "holding them by name; default: where they were, or ../shared/data)")
+                    "holding them by name; default: $PAINTING_DATA_ROOT, else where they were at training)")
     ev.add_argument("--json", type=Path, help="write the metrics to this JSON file")
     ev.add_argument("--tta", action=_BOOL, help="average with the mirror image (default: as trained)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--exclude-like", type=Path, default=SHIPPED_MODEL.parent / "examples", metavar="DIR",
                     help="leave out paintings named like the files in DIR (default: assets/examples)")
     qz.add_argument("--data-root", type=Path, help="where the bundle's data folders live now (a folder holding them "
-                    "by name; default: where they were, or ../shared/data)")
+                    "by name; default: $PAINTING_DATA_ROOT, else where they were at training)")
     return parser
 
 
@@ -139,7 +141,7 @@ def cmd_train(args) -> int:
     from .logs import import_tensorflow
 
     import_tensorflow()
-    from .training import train
+    from .training.run import train
 
     if args.cpu_devices:
         _split_cpu(args.cpu_devices)
@@ -151,48 +153,40 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    import numpy as np
-
-    from .bundle import load_bundle
-    from .data import DataError, scan_dataset
     from .logs import import_tensorflow
 
     import_tensorflow()
-    from .evaluate import compute_metrics, predict_probabilities, summary_line
+    from .training.evaluate import evaluate_bundle, summary_line
 
-    bundle = load_bundle(args.model)
-    progress = not args.no_progress
-    tta = bundle.config.tta if args.tta is None else args.tta
-    label_of = {name: i for i, name in enumerate(bundle.classes)}
-    if args.data:
-        dataset = scan_dataset(args.data, require_csv=False, classes=bundle.classes, progress=progress)
-        print(dataset.report(), file=sys.stderr)
-        # the folder's own artists.csv may order artists differently: map by name to the model's outputs
-        paintings = dataset.paintings[dataset.paintings["artist"].isin(label_of)]
-        files = dataset.files(paintings)
-    else:
-        paintings = bundle.split[bundle.split["split"] == args.split]
-        files = [str(f) for f in bundle.files(paintings, args.data_root)]
-        missing = [f for f in files if not Path(f).is_file()]
-        if missing:
-            raise DataError(f"{len(missing)} paintings of the {args.split} split are missing, e.g. {missing[0]} "
-                            "(pass --data-root)")
-    if paintings.empty:
-        raise DataError("no paintings of the model's artists to evaluate")
-    labels = np.array([label_of[a] for a in paintings["artist"]])
-    probs = predict_probabilities(bundle.model, files, bundle.input_size, tta=tta, progress=progress)
-    metrics = compute_metrics(labels, probs, bundle.classes)
+    metrics = evaluate_bundle(args.model, data=args.data, split=args.split, data_root=args.data_root, tta=args.tta,
+                              progress=not args.no_progress)
     print(summary_line(metrics))
     if args.json:
         args.json.write_text(json.dumps(metrics, indent=1))
     return 0
 
 
-def cmd_predict(args) -> int:
-    from .batch_predict import image_files, predict_to_csv, print_predictions
-    from .predict import Predictor
+def load_predictor(model_dir: Path, runtime: str = "auto", **kwargs):
+    """The ``Predictor`` for a bundle on ``runtime``: the bundle's LiteRT model; with ``keras``, or for a bundle
+    without one, through ``training.keras_serving`` (needs requirements-train.txt)."""
+    from .bundle import load_bundle
+    from .serving.predict import Predictor
 
-    predictor = Predictor.from_bundle(args.model or SHIPPED_MODEL)
+    bundle = load_bundle(model_dir)
+    if runtime == "keras" or (bundle.litert_path is None and runtime in ("auto", "litert")):
+        from .logs import import_tensorflow
+
+        import_tensorflow()
+        from .training.keras_serving import model_for_serving
+
+        kwargs["model"] = model_for_serving(bundle, runtime)
+    return Predictor(bundle, **kwargs)
+
+
+def cmd_predict(args) -> int:
+    from .serving.batch_predict import image_files, predict_to_csv, print_predictions
+
+    predictor = load_predictor(args.model or SHIPPED_MODEL)
     files = image_files(args.images)
     if not files:
         print("error: no images found in " + ", ".join(map(str, args.images)), file=sys.stderr)
@@ -206,10 +200,11 @@ def cmd_predict(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .bundle import export_bundle
     from .logs import import_tensorflow
 
     import_tensorflow()
+    from .training.keras_bundle import export_bundle
+
     manifest = export_bundle(args.model)
     litert = manifest.get("litert")
     served = (f"{manifest['model_file']} ({litert['weights']} weights, "
@@ -222,7 +217,7 @@ def cmd_quiz_images(args) -> int:
     import tempfile
 
     from .bundle import load_bundle
-    from .quiz import build_quiz_folder
+    from .app.quiz import build_quiz_folder
 
     exclude = sorted(args.exclude_like.glob("*")) if args.exclude_like and args.exclude_like.is_dir() else []
     out = args.out.resolve()
@@ -243,13 +238,24 @@ def cmd_quiz_images(args) -> int:
     return 0
 
 
+def _report_progress_to(stream) -> None:
+    """The package's log messages (a training run's stages, a data report) as plain lines on ``stream``."""
+    logger = logging.getLogger("painting_classifier")
+    if not any(getattr(handler, "stream", None) is stream for handler in logger.handlers):
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .bundle import BundleError
-    from .data import DataError
+    from .training.data import DataError
     from .logs import quiet_tensorflow
 
     args = build_parser().parse_args(argv)
     quiet_tensorflow(args.verbose)
+    _report_progress_to(sys.stdout if args.command == "train" else sys.stderr)
     handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
                 "quiz-images": cmd_quiz_images}
     try:

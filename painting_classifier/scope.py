@@ -15,7 +15,7 @@ Two signals from the model itself, fitted at training time and stored in the bun
 
 The scope score is a weighted mean of the signals, each standardised on validation paintings the head never
 trained on (the style signal's weight ``OTHER_WEIGHT`` and its regularisation ``OTHER_C`` chosen on
-artist-grouped cross-validation, ``benchmarks/cv_retrain.py``). Validation paintings stored smaller than
+artist-grouped cross-validation, ``benchmarks/experiments/cv_retrain.py``). Validation paintings stored smaller than
 ``CALIBRATION_MIN_SIDE`` (more-paintings-2's squashed 224 px copies) do not set the standardisation and the
 thresholds: users upload paintings at full size, and the copies sat further inside the score, which kept only
 92 % of full-size validation paintings. An image whose painting-likeness alone is below what 99 % of those
@@ -24,7 +24,7 @@ knows paintings only, and weighted 4 it let photos through); the threshold on th
 of the validation paintings in scope in all. An image out of scope but painting-like is "not one of the 50". A
 blank image (one colour, whatever its score) is "not a painting" too: the flattest of the 1,739 real paintings
 in ../shared/data has a luminance standard deviation of 5.7 grey levels, a flat colour under 1. Chosen in
-``benchmarks/scope_candidates.py`` (docs/experiments.md §4d, §4g).
+``benchmarks/experiments/scope_candidates.py`` (docs/experiments.md §4d, §4g).
 """
 from __future__ import annotations
 

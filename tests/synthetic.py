@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageDraw
 
 # name as in artists.csv -> style drawn for that artist
 ARTISTS = {
@@ -92,3 +92,31 @@ def make_other_painters(root: Path, painters: int = 10, per_painter: int = 4, si
         for n in range(per_painter):
             Image.fromarray(paint("diagonal stripes", size, rng)).save(folder / f"Other_Painter_{p}_{n}.jpg", quality=92)
     return root
+
+
+def a_painting(rng, width=360, height=280) -> Image.Image:
+    """Blobs over a light colour gradient, with brush-like noise: edges everywhere, like a painting.
+    (Its edge differs from the dark frames below: where a painting blends into its frame, the finder
+    keeps the frame, which ``test_a_frame_like_edge_keeps_the_frame`` covers.)"""
+    blobs = Image.fromarray(paint("blobs", max(width, height), rng)).resize((width, height))
+    gradient = np.linspace(0.6, 1, width)[None, :, None] * rng.integers(150, 255, 3)
+    pixels = 0.4 * np.asarray(blobs, float) + 0.6 * gradient + rng.normal(0, 10, (height, width, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def on_the_wall(painting: Image.Image, rng, frame=18, mat=0, wall_size=(760, 600)):
+    """The painting in a frame (and mat) on a plain wall, and its box in the photo."""
+    w, h = painting.size
+    outer = Image.new("RGB", (w + 2 * (frame + mat), h + 2 * (frame + mat)), tuple(rng.integers(20, 90, 3).tolist()))
+    if mat:
+        ImageDraw.Draw(outer).rectangle((frame, frame, outer.width - frame - 1, outer.height - frame - 1),
+                                        fill=(238, 236, 228))
+    outer.paste(painting, (frame + mat, frame + mat))
+    wall = np.full((wall_size[1], wall_size[0], 3), rng.integers(150, 240, 3), float)
+    wall += rng.normal(0, 2, wall.shape)
+    photo = Image.fromarray(np.clip(wall, 0, 255).astype(np.uint8))
+    left = int(rng.integers(0, wall_size[0] - outer.width))
+    top = int(rng.integers(0, wall_size[1] - outer.height))
+    photo.paste(outer, (left, top))
+    inset = frame + mat
+    return photo, (left + inset, top + inset, left + inset + w, top + inset + h)

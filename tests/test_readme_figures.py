@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import ROOT
+from tests.helpers import ROOT
 
 RESULTS = ROOT / "benchmarks" / "results"
 MARKER = re.compile(r"<!--fig (\S+) (\S+) (\S+)-->")

@@ -2,7 +2,12 @@
 import numpy as np
 import pytest
 
-from painting_classifier.scope import NOT_A_PAINTING, NOT_ONE_OF_THE_ARTISTS, Scope, fit_scope
+from painting_classifier.scope import (
+    NOT_A_PAINTING,
+    NOT_ONE_OF_THE_ARTISTS,
+    Scope,
+    fit_scope,
+)
 
 
 def clusters(rng, n, dim=40, classes=4, rank=6):
@@ -59,57 +64,10 @@ def test_save_and_load_give_the_same_scores(fitted, tmp_path):
     assert loaded.threshold == fitted.threshold
 
 
-@pytest.mark.slow
-def test_bundle_round_trip_keeps_the_scope_score(tiny_bundle, styles_dataset, tmp_path):
-    import shutil
-
-    from painting_classifier import Predictor, load_bundle
-
-    copy = tmp_path / "copy"
-    shutil.copytree(tiny_bundle, copy)
-    first, second = Predictor.from_bundle(tiny_bundle), Predictor.from_bundle(copy)
-    assert first.bundle.manifest["scope"]["kept_on_validation"] == 0.95
-    np.testing.assert_array_equal(first.bundle.scope.axes, load_bundle(copy).scope.axes)
-    painting = next((styles_dataset / "images" / "Claude_Monet").iterdir())
-    a, b = first.identify(painting), second.identify(painting)
-    assert a.scope_score is not None and a.scope_score == b.scope_score and a.in_scope == b.in_scope
 
 
-@pytest.mark.slow
-def test_noise_and_flat_colours_fall_out_of_scope_and_test_paintings_stay(tiny_bundle, styles_dataset):
-    from PIL import Image
-
-    from painting_classifier import Predictor, load_bundle
-
-    bundle = load_bundle(tiny_bundle)
-    predictor = Predictor(bundle)
-    rng = np.random.default_rng(7)
-    side = bundle.input_size  # pixel noise as the model sees it (a larger noise image is averaged into grey)
-    noise = [Image.fromarray(rng.integers(0, 256, (side, side, 3), np.uint8)) for _ in range(4)]
-    flat = [Image.new("RGB", (120, 90), colour) for colour in [(255, 255, 255), (0, 0, 0), (200, 40, 40)]]
-    assert not any(found.in_scope for found in predictor.identify_many(noise + flat))
-    test = bundle.split[bundle.split["split"] == "test"]
-    kept = [found.in_scope for found in predictor.identify_many(bundle.files(test))]
-    assert np.mean(kept) >= 0.75
 
 
-@pytest.mark.slow
-def test_a_bundle_without_a_scope_score_treats_everything_as_in_scope(tiny_bundle, tmp_path):
-    import json
-    import shutil
-
-    from PIL import Image
-
-    from painting_classifier import Predictor
-
-    old = tmp_path / "old"
-    shutil.copytree(tiny_bundle, old)
-    (old / "scope.npz").unlink()
-    manifest = json.loads((old / "manifest.json").read_text())
-    del manifest["scope"]
-    (old / "manifest.json").write_text(json.dumps(manifest))
-    found = Predictor.from_bundle(old).identify(Image.new("RGB", (50, 50)))
-    assert found.in_scope and found.scope_score is None and found.out_of_scope is None
 
 
 def test_a_blank_image_is_not_a_painting_whatever_its_features(fitted):

@@ -1,0 +1,95 @@
+"""Classroom mode's board: nicknames, concurrent answers, flood limits and what survives a restart."""
+import threading
+
+import pytest
+
+from painting_classifier.app.classroom import (
+    Board,
+    ClassroomError,
+    RateLimit,
+    standing,
+    valid_nickname,
+)
+
+
+@pytest.mark.parametrize("typed, shown", [("Anna", "Anna"), ("  Jo   Li ", "Jo Li"), ("Zoë 🎨", "Zoë 🎨"),
+                                          ("x" * 20, "x" * 20)])
+def test_a_nickname_is_1_to_20_printable_characters(typed, shown):
+    assert valid_nickname(typed) == shown
+
+
+@pytest.mark.parametrize("typed, complaint", [("", "Type a nickname"), ("   ", "Type a nickname"),
+                                              ("x" * 21, "at most 20 characters; this one has 21"),
+                                              ("<b>hi</b>", "no HTML"), ("a&amp;", "no HTML"),
+                                              ("tab\u0007bell", "printable")])
+def test_a_bad_nickname_is_refused_with_what_is_wrong(typed, complaint):
+    with pytest.raises(ClassroomError, match=complaint):
+        valid_nickname(typed)
+
+
+def test_duplicate_nicknames_in_a_class_get_a_suffix_and_stay_within_20_characters(tmp_path):
+    board = Board(tmp_path / "class.sqlite3")
+    assert [board.join("Anna").nickname for _ in range(3)] == ["Anna", "Anna 2", "Anna 3"]
+    long = "L" * 20
+    assert [board.join(long).nickname for _ in range(2)] == [long, "L" * 18 + " 2"]
+    board.new_class()
+    assert board.join("Anna").nickname == "Anna"  # a new class, a fresh set of names
+
+
+def test_thirty_students_answering_at_once_are_all_on_the_board(tmp_path):
+    board = Board(tmp_path / "class.sqlite3")
+    players = [board.join(f"student {i}") for i in range(30)]
+    start, errors = threading.Barrier(30), []
+
+    def answer(player):
+        try:
+            start.wait()
+            Board(tmp_path / "class.sqlite3").record(player, 0, "quiz_01.jpg", "Monet", player.id % 2 == 0)
+        except Exception as exc:  # collected: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(p,)) for p in players]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    now = standing(board, board.current_class(), {"quiz_01.jpg": ("Claude Monet", "Claude Monet", True)})
+    assert now.answers == 30 and now.class_right == 15 and now.model_right == 30
+    assert now.per_painting == [{"round": 1, "painter": "Claude Monet", "right": 15, "answered": 30,
+                                 "model_guess": "Claude Monet", "model_right": True}]
+
+
+def test_a_round_counts_once_and_the_ranking_puts_the_best_first(tmp_path):
+    board = Board(tmp_path / "class.sqlite3")
+    ann, bo = board.join("Ann"), board.join("Bo")
+    board.record(ann, 0, "a.jpg", "Monet", False)
+    with pytest.raises(ClassroomError, match="Round 1 is already answered"):
+        board.record(ann, 0, "a.jpg", "Manet", True)
+    board.record(bo, 0, "a.jpg", "Manet", True)
+    board.record(bo, 1, "b.jpg", "Goya", True)
+    now = standing(board, board.current_class(), {"a.jpg": ("Manet", "Monet", False), "b.jpg": ("Goya", "Goya", True)})
+    assert [(r["nickname"], r["right"], r["answered"]) for r in now.ranking] == [("Bo", 2, 2), ("Ann", 0, 1)]
+    assert (now.class_right, now.model_right, now.answers) == (2, 1, 3)
+
+
+def test_the_board_is_identical_after_a_restart_and_new_class_keeps_the_old_one(tmp_path):
+    path = tmp_path / "class.sqlite3"
+    board = Board(path)
+    player = board.join("Ann")
+    board.record(player, 0, "a.jpg", "Monet", True)
+    before = board.dump()
+    reopened = Board(path)
+    assert reopened.dump() == before
+    old = reopened.current_class()
+    new = reopened.new_class()
+    assert new != old and reopened.players(new) == [] and reopened.players(old) == ["Ann"]
+
+
+def test_a_flood_from_one_page_gets_a_readable_error_and_other_pages_keep_going():
+    limit = RateLimit(3, 60, "joins")
+    for _ in range(3):
+        limit.check("phone-1")
+    with pytest.raises(ClassroomError, match="Too many joins from this page"):
+        limit.check("phone-1")
+    limit.check("phone-2")

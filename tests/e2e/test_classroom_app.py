@@ -1,0 +1,55 @@
+"""Classroom mode end to end: `python app.py --classroom` with gradio_client students, a restart, and the app
+without --classroom writing nothing."""
+import pytest
+from gradio_client import Client
+
+from tests.e2e.servers import running_app
+
+pytestmark = pytest.mark.slow
+
+
+def play_first_round(url: str, nickname: str, pick: int) -> dict:
+    """A student joins and answers the first painting with choice ``pick``; the round info after answering."""
+    student = Client(url, verbose=False)
+    joined = student.predict(nickname, api_name="/class_join")
+    choices = joined[-1]["choices"]
+    return student.predict(choices[pick], api_name="/quiz_answer")[-1]
+
+
+def test_students_join_answer_and_the_board_survives_a_restart(tiny_bundle, tiny_quiz, tmp_path):
+    database = tmp_path / "board.sqlite3"
+    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db", str(database)) as (url, _):
+        rounds = [play_first_round(url, name, pick) for name, pick in (("Ann", 0), ("Bo", 1), ("Ann", 2))]
+        board = Client(url, verbose=False).predict(api_name="/class_board")
+    assert board["players"] == ["Ann", "Bo", "Ann 2"] and board["answers"] == 3
+    assert board["class_right"] == sum(r["you_right"] for r in rounds)
+    assert board["model_right"] == 3 * rounds[0]["model_right"]  # everyone got the same first painting
+    assert {r["answer"] for r in rounds} == {board["per_painting"][0]["painter"]}
+    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db", str(database)) as (url, _):
+        assert Client(url, verbose=False).predict(api_name="/class_board") == board
+
+
+def test_a_student_cannot_answer_before_joining_nor_flood_joins(tiny_bundle, tiny_quiz, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db",
+                     str(tmp_path / "b.sqlite3")) as (url, _):
+        student = Client(url, verbose=False)
+        with pytest.raises(AppError, match="Join the class first"):
+            student.predict(api_name="/quiz_next")
+        with pytest.raises(AppError, match="no HTML"):
+            student.predict("<script>", api_name="/class_join")
+        for n in range(4):
+            student.predict(f"flood {n}", api_name="/class_join")
+        with pytest.raises(AppError, match="Too many joins from this page"):
+            student.predict("flood 5", api_name="/class_join")
+        assert len(Client(url, verbose=False).predict(api_name="/class_board")["players"]) == 4
+
+
+def test_without_classroom_there_is_no_nickname_and_nothing_is_stored(tiny_bundle, tiny_quiz, tmp_path):
+    with running_app(tiny_bundle, tiny_quiz, tmp_path) as (url, _):
+        client = Client(url, verbose=False)
+        endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert "/quiz_new_game" in endpoints and "/class_join" not in endpoints and "/class_board" not in endpoints
+        assert client.predict(api_name="/quiz_new_game")[-1]["round"] == 1
+    assert not (tmp_path / "data-home").exists()
