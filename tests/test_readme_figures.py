@@ -1,4 +1,4 @@
-"""Every figure the README quotes from a benchmark's results file matches that file.
+"""Every figure the READMEs (the project's and benchmarks/README.md) quote from a results file matches that file.
 
 A quoted figure is followed by a marker invisible on the rendered page:
 
@@ -55,14 +55,21 @@ def formatted(value, spec: str) -> str:
     return format(value * float(scale) if scale else value, spec)
 
 
+QUOTING = [ROOT / "README.md", ROOT / "benchmarks" / "README.md"]
+
+
 def quoted_figures() -> list[tuple[str, str, str, str]]:
-    """(text before the marker, file, path, format) for every marker in the README."""
-    text = (ROOT / "README.md").read_text()
-    return [(text[max(0, m.start() - 40):m.start()], *m.groups()) for m in MARKER.finditer(text)]
+    """(text before the marker, file, path, format) for every marker in the READMEs."""
+    figures = []
+    for readme in QUOTING:
+        text = readme.read_text()
+        figures += [(text[max(0, m.start() - 40):m.start()], *m.groups()) for m in MARKER.finditer(text)]
+    return figures
 
 
-def test_the_readme_quotes_figures_with_their_source():
+def test_the_readmes_quote_figures_with_their_source():
     assert len(quoted_figures()) >= 20
+    assert all(MARKER.search(readme.read_text()) for readme in QUOTING)
 
 
 @pytest.mark.parametrize("before, file, path, spec", quoted_figures(), ids=lambda v: str(v)[-40:])

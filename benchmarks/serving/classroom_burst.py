@@ -2,14 +2,14 @@
 
     python -m benchmarks.serving.classroom_burst [--model assets/model] [--students 30] [--runs 3]
 
-One phone photo (4000 x 3000 JPEG, about 2-3 MB: a painting of the sample framed on a wall, or a
-generated one without the sample) is sent by every student at once, each as a file of their own (the app
-answers a file it has seen before from memory), through the HTTP API of
+Every student sends their own phone photo (4000 x 3000 JPEG, about 2-3 MB: another painting of the sample framed on a
+wall, or a generated one without the sample) at once, each as a new file (the app answers a file it has seen before
+from memory), through the HTTP API of
 ``app.py``, started in its own process. Each student is a ``curl`` client doing what the page does
 (upload, /predict, read the event stream, fetch the preview image, then /explain and its image), all
 started together; curl keeps the clients' own CPU use small, since they share the machine with the app.
 Each run is a burst without /explain and one with it. Reported per run: the burst's wall time per photo,
-against ``Predictor.identify``'s own time per photo on the same file (the ratio is the app's overhead),
+against ``Predictor.identify``'s own time per photo on the same files (the ratio is the app's overhead),
 every student's wait (p50 / max), how many were answered and the errors of those that were not; and the
 time per photo with /explain against without. Writes benchmarks/results/classroom_burst.json.
 """
@@ -43,20 +43,24 @@ from benchmarks.common.provenance import provenance
 SAMPLE = DATA / "best-artworks-sample" / "images"
 
 
-def phone_photo(path: Path) -> Path:
-    """A 12-megapixel JPEG of a framed painting on a wall, with sensor noise (as big as a phone's)."""
+def phone_photos(folder: Path, students: int) -> list[Path]:
+    """One 12-megapixel JPEG per student, each of another painting framed on a wall, with sensor noise (as big as a
+    phone's photo): the sample's first paintings, or generated ones without the sample."""
     from benchmarks.common.uploads import make_upload
 
-    paintings = sorted(SAMPLE.rglob("*.jpg"))[:1] if SAMPLE.is_dir() else []
-    if paintings:
-        wall = Image.open(io.BytesIO(make_upload(paintings[0], "wall")[0]))
-    else:
-        rng = np.random.default_rng(0)
-        wall = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).resize((1600, 1200))
-    photo = np.asarray(wall.resize((4000, 3000), Image.Resampling.BICUBIC), np.float32)
-    photo += np.random.default_rng(1).normal(0, 4, photo.shape)
-    Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(path, "JPEG", quality=92)
-    return path
+    paintings = sorted(SAMPLE.rglob("*.jpg"))[:students] if SAMPLE.is_dir() else []
+    photos = []
+    for i in range(students):
+        if i < len(paintings):
+            wall = Image.open(io.BytesIO(make_upload(paintings[i], "wall")[0]))
+        else:
+            rng = np.random.default_rng(i)
+            wall = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).resize((1600, 1200))
+        photo = np.asarray(wall.resize((4000, 3000), Image.Resampling.BICUBIC), np.float32)
+        photo += np.random.default_rng(i).normal(0, 4, photo.shape)
+        photos.append(folder / f"student_{i}.jpg")
+        Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(photos[-1], "JPEG", quality=92)
+    return photos
 
 
 def ask(url: str, photo: Path, explain: bool) -> None:
@@ -72,22 +76,23 @@ def ask(url: str, photo: Path, explain: bool) -> None:
             raise AppFailed("/explain gave no image")
 
 
-def photos_of(photo: Path, students: int, folder: Path) -> list[Path]:
-    """One copy of ``photo`` per student, each with different bytes after the image's end (the same picture to
-    decode, but a new file to the app: it recognises a file it has answered before)."""
+def fresh_copies(photos: list[Path], folder: Path) -> list[Path]:
+    """A copy of each photo with different bytes after the image's end (the same picture to decode, but a new file
+    to the app, which answers a file it has answered before from memory)."""
     copies = []
-    for i in range(students):
-        copies.append(folder / f"student_{i}.jpg")
-        copies[-1].write_bytes(photo.read_bytes() + f"student {i} {time.time_ns()}".encode())
+    for i, photo in enumerate(photos):
+        copies.append(folder / photo.name)
+        copies[-1].write_bytes(photo.read_bytes() + f"burst {time.time_ns()}".encode())
     return copies
 
 
-def burst(url: str, photo: Path, students: int, explain: bool) -> dict:
-    """``students`` students asking at the same moment, each with their own copy of the photo: wall seconds, each
+def burst(url: str, students_photos: list[Path], explain: bool) -> dict:
+    """Every student asking at the same moment, each with their own photo (sent as a new file): wall seconds, each
     one's wait, answers, errors."""
+    students = len(students_photos)
     errors = [None] * students
-    folder = Path(tempfile.mkdtemp(dir=photo.parent))
-    photos = photos_of(photo, students, folder)
+    folder = Path(tempfile.mkdtemp(dir=students_photos[0].parent))
+    photos = fresh_copies(students_photos, folder)
 
     def student(i: int) -> None:
         try:
@@ -105,17 +110,18 @@ def burst(url: str, photo: Path, students: int, explain: bool) -> dict:
             "student_wait_s": {"p50": round(statistics.median(seconds), 2), "max": round(max(seconds), 2)}}
 
 
-def predictor_ms_per_photo(model: Path, photo: Path, n: int) -> tuple[float, str, str]:
-    """``Predictor.identify``'s own time per photo (after warm-up), its runtime and the model's checksum."""
+def predictor_ms_per_photo(model: Path, photos: list[Path]) -> tuple[float, str, str]:
+    """``Predictor.identify``'s own time per photo on the students' photos, one after another (after warm-up), its
+    runtime and the model's checksum."""
     from painting_classifier import Predictor
 
     predictor = Predictor.from_bundle(model)
-    for _ in range(3):
+    for photo in photos[:3]:
         predictor.identify(photo)
     began = time.perf_counter()
-    for _ in range(n):
+    for photo in photos:
         predictor.identify(photo)
-    return 1000 * (time.perf_counter() - began) / n, predictor.runtime, predictor.bundle.checksum
+    return 1000 * (time.perf_counter() - began) / len(photos), predictor.runtime, predictor.bundle.checksum
 
 
 def main() -> None:
@@ -126,17 +132,17 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=RESULTS / "classroom_burst.json")
     args = parser.parse_args()
 
-    photo = phone_photo(Path(tempfile.mkdtemp()) / "phone.jpg")
-    predictor_ms, runtime, checksum = predictor_ms_per_photo(args.model, photo, args.students)
+    photos = phone_photos(Path(tempfile.mkdtemp()), args.students)
+    predictor_ms, runtime, checksum = predictor_ms_per_photo(args.model, photos)
     server, url = start_app("--model", str(args.model))
     runs = []
     try:
         wait_until_serving(url, server)
-        burst(url, photo, 2, explain=True)  # warm-up: first upload, first queue round
+        burst(url, photos[:2], explain=True)  # warm-up: first upload, first queue round
         for _ in range(args.runs):
             cpu = cpu_seconds(server.pid)
-            without = burst(url, photo, args.students, explain=False)
-            with_explain = burst(url, photo, args.students, explain=True)
+            without = burst(url, photos, explain=False)
+            with_explain = burst(url, photos, explain=True)
             cpu = cpu_seconds(server.pid) - cpu
             runs.append({"predict": {**without, "ratio_to_predictor": round(without["app_ms_per_photo"] / predictor_ms, 2)},
                          "predict_and_explain": with_explain,
@@ -147,7 +153,8 @@ def main() -> None:
         server.wait()
     result = {**provenance(checksum, runs=args.runs), "model": str(args.model), "students": args.students,
               "runtime": runtime, "clients": "curl, one per student (upload, /predict, preview; then /explain, image)",
-              "photo": {"pixels": "4000x3000", "bytes": photo.stat().st_size},
+              "photos": {"pixels": "4000x3000", "count": len(photos),
+                         "mean_bytes": round(float(np.mean([p.stat().st_size for p in photos])))},
               "predictor_ms_per_photo": round(predictor_ms, 1), "bursts": runs}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))

@@ -24,7 +24,7 @@ from .cpus import usable_cpus
 from ..vision.crop import Crop, cut_out, find_painting
 from ..vision.explain import explanation_map
 from ..vision.finder import TEMPERATURE, candidate_crops, combined_probabilities
-from ..vision.images import load_rgb, resize_square
+from ..vision.images import load_rgb, resize_square, stored_size
 from .runtime import ModelOutputs, litert_model
 
 
@@ -41,6 +41,12 @@ class LocatedPainting:
     crop: Crop | None  # where it was found in the image (None: the whole image)
     image_size: tuple[int, int]  # width and height of the image as decoded (the crop's coordinates)
     image: Image.Image | None = None  # the image as decoded, to search for the painting in (None: not kept)
+    stored_width: int | None = None  # the image's own width in pixels, when it was decoded smaller
+
+    @property
+    def stored_pixels_per_pixel(self) -> float:
+        """How many of the stored image's pixels one decoded pixel stands for (1 unless decoded at reduced scale)."""
+        return (self.stored_width or self.image_size[0]) / self.image_size[0]
 
 
 def locate_painting(image, side: int, find: bool = True) -> LocatedPainting:
@@ -52,14 +58,15 @@ def locate_painting(image, side: int, find: bool = True) -> LocatedPainting:
     the painting itself ``side`` pixels.
     """
     rgb = load_rgb(image, min_side=side)
+    stored_width = rgb.width if isinstance(image, Image.Image) else stored_size(image)[0]
     crop = find_painting(rgb) if find else None
     if crop is None:
-        return LocatedPainting(rgb, None, rgb.size, rgb)
+        return LocatedPainting(rgb, None, rgb.size, rgb, stored_width)
     if min(crop.size) < side:
         sharper = load_rgb(image, min_side=math.ceil(min(rgb.size) * side / min(crop.size)))
         if sharper.width > rgb.width:
             crop, rgb = Crop(crop.corners * (sharper.width / rgb.width)), sharper
-    return LocatedPainting(cut_out(rgb, crop), crop, rgb.size, rgb)
+    return LocatedPainting(cut_out(rgb, crop), crop, rgb.size, rgb, stored_width)
 
 
 @dataclass
@@ -179,7 +186,12 @@ class Predictor:
         overrules a first look out of scope only when its scope score clears the threshold by
         ``search_confidence``: some part of any photo looks a little like a painting."""
         image = first.located.image
-        candidates = candidate_crops(image, first.crop)
+        # regions the model would see enlarged are not tried (in the stored photo's pixels: a large photo is decoded
+        # smaller to search it)
+        candidates = candidate_crops(image, first.crop,
+                                     min_side=self.input_size / first.located.stored_pixels_per_pixel)
+        if not candidates:
+            return first
         paintings = [cut_out(image, crop) for _, crop in candidates]
         pixels = np.stack([resize_square(painting, self.input_size) for painting in paintings])
         outputs = self._outputs_of(pixels)
@@ -192,7 +204,7 @@ class Predictor:
         if scores[best] <= first.scope_score + gain or not (first.in_scope or confident):
             shown = first
         else:
-            located = LocatedPainting(paintings[best], candidates[best][1], first.located.image_size, image)
+            located = dataclasses.replace(first.located, painting=paintings[best], crop=candidates[best][1])
             shown = self._identification_of_row(pixels[best], outputs, best, top_k, located)
         return dataclasses.replace(shown, probabilities=probabilities, ranked=self._ranked(probabilities, top_k),
                                    regions=len(candidates) + 1)

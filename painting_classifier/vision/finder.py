@@ -59,9 +59,10 @@ def outlines(img: Image.Image) -> list[Crop]:
     return [Crop(corners) for corners in distinct[:MAX_OUTLINES]]
 
 
-def candidate_crops(img: Image.Image, found: Crop | None = None) -> list[tuple[str, Crop]]:
+def candidate_crops(img: Image.Image, found: Crop | None = None, min_side: int = 0) -> list[tuple[str, Crop]]:
     """Named candidate regions of ``img`` where the painting may be (the whole image excluded); ``found``: what
-    ``crop.find_painting`` found in it."""
+    ``crop.find_painting`` found in it. A region narrower than ``min_side`` pixels is not proposed: the model would
+    see it enlarged, and an enlarged patch of anything, pixel noise included, can pass for brushwork."""
     w, h = img.size
     candidates = []
     if found is not None:
@@ -69,7 +70,7 @@ def candidate_crops(img: Image.Image, found: Crop | None = None) -> list[tuple[s
     for i, outline in enumerate(outlines(img)):
         candidates.append((f"outline {i + 1}, cut in", cut_in(outline, OUTLINE_CUT)))
     candidates += [(name, _rectangle(l * w, t * h, r * w, b * h)) for name, (l, t, r, b) in WINDOWS.items()]
-    return candidates
+    return [(name, crop) for name, crop in candidates if min(crop.size) >= min_side]
 
 
 def combined_probabilities(probabilities: np.ndarray, scores: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:

@@ -243,3 +243,47 @@ def test_a_student_plays_a_quiz_round_through_the_api(app_url):
     assert first["round"] == 1 and "You 0 – Model 0" in score
     _, _, mine = student.predict(next_round["choices"][0], api_name="/quiz_answer")
     assert mine["round"] == 2 and mine["answered"]  # the student's game went on where it was
+
+
+def test_the_cli_its_csv_and_the_app_give_one_answer_for_each_museum_photo(client, tiny_bundle, tmp_path):
+    import csv
+    import subprocess
+    import sys
+
+    from painting_classifier import load_bundle
+    from painting_classifier.training.museum_scenes import museum_scene
+    from tests.helpers import ROOT
+
+    bundle = load_bundle(tiny_bundle)
+    rng = np.random.default_rng(11)
+    photos = []
+    for i, file in enumerate(bundle.files(bundle.split[bundle.split["split"] == "test"])[:5]):
+        photos.append(tmp_path / f"museum_{i}.jpg")
+        museum_scene(Image.open(file).convert("RGB"), rng).photo.save(photos[-1], quality=90)
+
+    def cli(*args) -> str:
+        done = subprocess.run([sys.executable, "-m", "painting_classifier", "predict", "--model", str(tiny_bundle),
+                               *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    printed, answer = {}, None
+    for line in cli(*photos, "--top-k", "3").splitlines():
+        if line.startswith("# ") and not line.startswith("# out of scope"):
+            answer = printed.setdefault(line[2:], [])
+        elif not line.startswith("#"):
+            name, probability = line.split("\t")
+            answer.append((name, float(probability)))
+    cli("--csv", tmp_path / "answers.csv", "--no-progress", *photos)
+    with open(tmp_path / "answers.csv", newline="") as handle:
+        rows = {row["path"]: row for row in csv.DictReader(handle)}
+    searched = 0
+    for photo in photos:
+        label, _card, note, _seen, _scope = client.predict(handle_file(str(photo)), 3, True, api_name="/predict")
+        in_app = confidences(label)
+        searched += "regions it tried" in note
+        assert [name for name, _ in printed[str(photo)]] == [name for name, _ in in_app]
+        np.testing.assert_allclose([p for _, p in printed[str(photo)]], [p for _, p in in_app], atol=2e-3)
+        assert rows[str(photo)]["artist"] == in_app[0][0]
+        assert float(rows[str(photo)]["probability"]) == pytest.approx(in_app[0][1], abs=2e-3)
+    assert searched  # the museum-photo search ran, on every surface alike

@@ -75,3 +75,10 @@ def test_two_taps_make_a_box_in_any_order_inside_the_photo():
     with pytest.raises(ValueError, match="tap two opposite corners"):
         box_of((100, 100), (105, 300), (400, 300))
 
+
+
+def test_no_region_is_proposed_that_the_model_would_see_enlarged():
+    photo = a_painting(4).resize((300, 200))
+    assert candidate_crops(photo, min_side=0)
+    assert all(min(crop.size) >= 120 for _, crop in candidate_crops(photo, min_side=120))
+    assert candidate_crops(photo, min_side=200) == []

@@ -3,7 +3,7 @@
 Each measurement runs in a fresh process (peak RSS = ru_maxrss of that process, TensorFlow
 imported in both so its own footprint cancels out). Usage:
 
-    python -m benchmarks.serving.pipeline_memory --data ../shared/data/best-artworks-sample [--size 256]
+    python -m benchmarks.experiments.pipeline_memory --data ../shared/data/best-artworks-sample [--size 256]
 
 Writes benchmarks/results/pipeline_memory.json and prints a Markdown table.
 """
