@@ -2,8 +2,8 @@
 
     python -m benchmarks.serving.classroom_burst [--model assets/model] [--students 30] [--runs 3]
 
-Every student sends their own phone photo (4000 x 3000 JPEG, about 2-3 MB: another painting of the sample framed on a
-wall, or a generated one without the sample) at once, each as a new file (the app answers a file it has seen before
+Every student sends their own phone photo (4000 x 3000 JPEG, about 2-3 MB: a photo of another painting of the
+sample, or of a generated one without the sample) at once, each as a new file (the app answers a file it has seen before
 from memory), through the HTTP API of
 ``app.py``, started in its own process. Each student is a ``curl`` client doing what the page does
 (upload, /predict, read the event stream, fetch the preview image, then /explain and its image), all
@@ -41,18 +41,19 @@ from benchmarks.common.paths import DATA, RESULTS, ROOT
 from benchmarks.common.provenance import provenance
 
 SAMPLE = DATA / "best-artworks-sample" / "images"
+KIND = "phone"  # benchmarks/common/uploads.py: a phone photo of the painting itself (slant, light, blur)
 
 
 def phone_photos(folder: Path, students: int) -> list[Path]:
-    """One 12-megapixel JPEG per student, each of another painting framed on a wall, with sensor noise (as big as a
-    phone's photo): the sample's first paintings, or generated ones without the sample."""
+    """One 12-megapixel JPEG per student, each a phone photo of another painting (``KIND``), with sensor noise: the
+    sample's first paintings, or generated ones without the sample."""
     from benchmarks.common.uploads import make_upload
 
     paintings = sorted(SAMPLE.rglob("*.jpg"))[:students] if SAMPLE.is_dir() else []
     photos = []
     for i in range(students):
         if i < len(paintings):
-            wall = Image.open(io.BytesIO(make_upload(paintings[i], "wall")[0]))
+            wall = Image.open(io.BytesIO(make_upload(paintings[i], KIND)[0]))
         else:
             rng = np.random.default_rng(i)
             wall = Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).resize((1600, 1200))
