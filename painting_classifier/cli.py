@@ -216,8 +216,8 @@ def cmd_export(args) -> int:
 def cmd_quiz_images(args) -> int:
     import tempfile
 
-    from .bundle import load_bundle
     from .app.quiz import build_quiz_folder
+    from .bundle import load_bundle
 
     exclude = sorted(args.exclude_like.glob("*")) if args.exclude_like and args.exclude_like.is_dir() else []
     out = args.out.resolve()
@@ -250,8 +250,8 @@ def _report_progress_to(stream) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from .bundle import BundleError
-    from .training.data import DataError
     from .logs import quiet_tensorflow
+    from .training.data import DataError
 
     args = build_parser().parse_args(argv)
     quiet_tensorflow(args.verbose)

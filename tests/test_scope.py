@@ -2,12 +2,7 @@
 import numpy as np
 import pytest
 
-from painting_classifier.scope import (
-    NOT_A_PAINTING,
-    NOT_ONE_OF_THE_ARTISTS,
-    Scope,
-    fit_scope,
-)
+from painting_classifier.scope import NOT_A_PAINTING, NOT_ONE_OF_THE_ARTISTS, Scope, fit_scope
 
 
 def clusters(rng, n, dim=40, classes=4, rank=6):

@@ -50,10 +50,7 @@ def feature_source(config, cache: Path, compute: bool = True):
         if not compute:
             raise RuntimeError("features are not cached: run with --compute")
         if not built:
-            from painting_classifier.training.models import (
-                build_model,
-                feature_extractor,
-            )
+            from painting_classifier.training.models import build_model, feature_extractor
             built.append(feature_extractor(build_model(config, 50)))
         return built[0]
 

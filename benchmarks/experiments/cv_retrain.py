@@ -58,17 +58,11 @@ STYLE_CS = (1e-3, 1e-2)
 
 
 def main() -> None:
+    from benchmarks.common.uploads import KINDS, UploadVariant
     from painting_classifier.config import default_cache_dir, recipe
     from painting_classifier.scope import fit_scope
     from painting_classifier.training.data import sha1_of_file
-    from painting_classifier.training.features import (
-        AS_IS,
-        RECODED,
-        RECODED_MIRRORED,
-        Variant,
-    )
-
-    from benchmarks.common.uploads import KINDS, UploadVariant
+    from painting_classifier.training.features import AS_IS, RECODED, RECODED_MIRRORED, Variant
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)

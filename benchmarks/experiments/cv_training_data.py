@@ -39,19 +39,14 @@ def folds_of(paintings: pd.DataFrame, n_folds: int) -> np.ndarray:
 
 
 def main() -> None:
-    from painting_classifier import load_bundle
-    from painting_classifier.config import default_cache_dir, recipe
-    from painting_classifier.training.features import (
-        AS_IS,
-        MIRRORED,
-        Variant,
-        cached_features,
-    )
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.preprocessing import StandardScaler
 
     from benchmarks.common.uploads import KINDS, UploadVariant
+    from painting_classifier import load_bundle
+    from painting_classifier.config import default_cache_dir, recipe
+    from painting_classifier.training.features import AS_IS, MIRRORED, Variant, cached_features
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, required=True)

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from painting_classifier.config import RECIPES, Config  # noqa: E402
 
 from benchmarks.common.paths import DATA, RESULTS, ROOT
+from painting_classifier.config import RECIPES, Config  # noqa: E402
 
 HEAD = {"learning_rate": 1e-3, "epochs": 200, "patience": 30}
 EXPERIMENTS: dict[str, dict] = {

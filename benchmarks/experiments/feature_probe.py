@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common.paths import DATA, RESULTS, ROOT
+from benchmarks.common.paths import DATA, RESULTS, SHIPPED_MODEL
 
 DIM = 1280  # EfficientNet-Lite pooled feature width; style statistics follow it in each scale block
 # name -> [(backbone, scales of the cached features, style statistics cached?, which scale blocks, which part)]
@@ -57,16 +57,17 @@ def columns(width: int, blocks: list[int], part: str) -> list[int]:
 
 
 def main() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+
     from painting_classifier import Config, load_bundle
     from painting_classifier.config import default_cache_dir
     from painting_classifier.training.features import AS_IS, MIRRORED, cached_features
     from painting_classifier.training.models import build_model, feature_extractor
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA / "best-artworks-sample")
-    parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--bundle", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--only", help="score only the feature sets whose names contain this text "
                         "(their rows replace the old ones in the CSV)")

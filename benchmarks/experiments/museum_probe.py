@@ -56,9 +56,8 @@ class MuseumVariant:
 
 def dev_crops(size: int) -> tuple[np.ndarray, list[str]]:
     """The development photos cut at their hand-drawn boxes, as the model's input; and their artists."""
-    from painting_classifier.vision.images import resize_square
-
     from benchmarks.common.museum_dev import dev_paintings
+    from painting_classifier.vision.images import resize_square
 
     paintings, artists = dev_paintings(DEV)
     return np.stack([resize_square(painting, size) for painting in paintings]), artists
@@ -69,17 +68,10 @@ ROWS = {"as shipped": (), "+ a museum copy of every painting (in museum)": ("in 
 
 
 def main() -> None:
+    from benchmarks.common.uploads import UploadVariant
     from painting_classifier.config import default_cache_dir, recipe
     from painting_classifier.training import models
-    from painting_classifier.training.features import (
-        IN_MUSEUM,
-        RECODED,
-        RECODED_MIRRORED,
-        SQUASHED,
-        Variant,
-    )
-
-    from benchmarks.common.uploads import UploadVariant
+    from painting_classifier.training.features import IN_MUSEUM, RECODED, RECODED_MIRRORED, SQUASHED, Variant
 
     warnings.filterwarnings("ignore")
     config, cache = recipe("default"), default_cache_dir()

@@ -27,6 +27,7 @@ def measure(mode: str, data: str, n: int, size: int) -> dict:
     """Run in this process: read ``n`` paintings once with ``mode``; report time and peak RSS."""
     import numpy as np
     import tensorflow as tf  # noqa: F401  (imported by both modes: training needs it anyway)
+
     from painting_classifier.training.data import scan_dataset, tf_image_dataset
     from painting_classifier.vision.images import load_array
 

@@ -22,14 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common.paths import DATA, RESULTS, ROOT
+from benchmarks.common.paths import DATA, RESULTS, SHIPPED_MODEL
 
 
 def candidates(train_z, train_labels, x_z, components: int = 128) -> dict[str, np.ndarray]:
     """Each candidate score (higher: more in scope) of standardised features ``x_z``."""
-    from painting_classifier.scope import fit_scope
     from scipy.special import logsumexp, softmax
     from sklearn.linear_model import LogisticRegression
+
+    from painting_classifier.scope import fit_scope
 
     head = LogisticRegression(C=0.01, max_iter=300, class_weight="balanced").fit(train_z, train_labels)
     logits = head.decision_function(x_z)
@@ -71,16 +72,11 @@ def main() -> None:
     from painting_classifier import load_bundle
     from painting_classifier.config import default_cache_dir
     from painting_classifier.serving.predict import Predictor
-    from painting_classifier.training.features import (
-        AS_IS,
-        MIRRORED,
-        Variant,
-        cached_features,
-    )
+    from painting_classifier.training.features import AS_IS, MIRRORED, Variant, cached_features
     from painting_classifier.training.models import feature_extractor
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--bundle", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--other", type=Path, default=DATA / "not-the-50")
     parser.add_argument("--csv", type=Path, default=RESULTS / "scope_candidates.csv")
     args = parser.parse_args()

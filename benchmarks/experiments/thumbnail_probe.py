@@ -26,18 +26,12 @@ ROWS = {"as shipped": (), "with a squashed copy of every full-size painting": ("
 
 
 def main() -> None:
-    from painting_classifier.config import default_cache_dir, recipe
-    from painting_classifier.training.features import (
-        AS_IS,
-        RECODED,
-        RECODED_MIRRORED,
-        SQUASHED,
-        Variant,
-    )
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
     from benchmarks.common.uploads import UploadVariant
+    from painting_classifier.config import default_cache_dir, recipe
+    from painting_classifier.training.features import AS_IS, RECODED, RECODED_MIRRORED, SQUASHED, Variant
 
     warnings.filterwarnings("ignore")
     config, cache = recipe("default"), default_cache_dir()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common.paths import RESULTS, ROOT
+from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 from benchmarks.common.uploads import box_iou, make_upload
 
@@ -33,7 +33,7 @@ def found_share(crop, photos) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--n", type=int, default=150)
     args = parser.parse_args()
 

@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from benchmarks.common.museum_dev import DEV, dev_paintings
-from benchmarks.common.paths import DATA, RESULTS, ROOT
 from benchmarks.common.bundle_figures import publish
+from benchmarks.common.museum_dev import DEV, dev_paintings
+from benchmarks.common.paths import DATA, RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
@@ -140,7 +140,7 @@ def scenes_of(files: list[Path], n: int) -> list[Image.Image]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--split", default="val", choices=("val", "test"))
     parser.add_argument("--scenes", type=int, default=120)
     parser.add_argument("--margins", default="0,0.5,1,1.5")
@@ -194,11 +194,7 @@ def main(argv: list[str] | None = None) -> dict:
         predictor.search_margin, predictor.search_confidence = SEARCH_MARGIN, SEARCH_CONFIDENCE
         report["gain_sweep"] = gain_sweep(predictor, sets, files, artists, [float(g) for g in args.gains.split(",")])
     if args.temperatures:
-        from painting_classifier.serving.predict import (
-            SEARCH_CONFIDENCE,
-            SEARCH_GAIN,
-            SEARCH_MARGIN,
-        )
+        from painting_classifier.serving.predict import SEARCH_CONFIDENCE, SEARCH_GAIN, SEARCH_MARGIN
 
         predictor.search_margin, predictor.search_confidence = SEARCH_MARGIN, SEARCH_CONFIDENCE
         predictor.search_gain = SEARCH_GAIN

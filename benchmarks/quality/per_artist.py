@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common.paths import RESULTS, ROOT
+from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
@@ -21,7 +21,7 @@ def main() -> None:
     from painting_classifier import load_bundle
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--bundle", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--cv", type=Path, default=RESULTS / "cv_retrain.json")
     parser.add_argument("--csv", type=Path, default=RESULTS / "per_artist.csv")
     args = parser.parse_args()

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.common.paths import RESULTS, ROOT
 from benchmarks.common.bundle_figures import publish
+from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 from benchmarks.common.uploads import KINDS, box_iou, make_upload
 
@@ -74,7 +74,7 @@ def run_kind(predictor, files: list[Path], artists: list[str], kind: str, crop: 
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--bundle", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--split", default="test", choices=("test", "val", "train"))
     parser.add_argument("--data", type=Path, help="a folder of paintings instead of the bundle's split")
     parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated kinds of upload")

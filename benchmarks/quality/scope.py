@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.common.paths import DATA, RESULTS, ROOT
 from benchmarks.common.bundle_figures import publish
+from benchmarks.common.paths import DATA, RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
     from painting_classifier.serving.predict import Predictor
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bundle", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--bundle", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--other", type=Path, default=DATA / "not-the-50")
     parser.add_argument("--data-root", type=Path, help="where the bundle's data folders live now")
     parser.add_argument("--no-uploads", action="store_true", help="skip the real-world uploads of the test split")

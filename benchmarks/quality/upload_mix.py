@@ -24,11 +24,12 @@ from benchmarks.common.uploads import KINDS, UploadVariant
 def scores(bundle_path: Path, split: str, kinds: list[str], source: str | None = None) -> dict:
     """Top-1 / top-5 / balanced accuracy of one bundle's head on each kind of upload of its ``split`` (only the
     paintings of data folder ``source``, when given)."""
+    from sklearn.metrics import balanced_accuracy_score
+
     from painting_classifier import load_bundle
     from painting_classifier.config import default_cache_dir
     from painting_classifier.training.features import cached_features
     from painting_classifier.training.models import HEAD, feature_extractor
-    from sklearn.metrics import balanced_accuracy_score
 
     bundle = load_bundle(bundle_path)
     rows = bundle.split[bundle.split["split"] == split]

@@ -50,6 +50,7 @@ def median_ms(call, n: int) -> float:
 
 def main() -> None:
     import tensorflow as tf
+
     from painting_classifier import Config
     from painting_classifier.serving.predict import TFLiteForward
     from painting_classifier.training.models import build_model, compiled_forward

@@ -37,7 +37,7 @@ from benchmarks.common.app_client import (
     upload,
     wait_until_serving,
 )
-from benchmarks.common.paths import DATA, RESULTS, ROOT
+from benchmarks.common.paths import DATA, RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 SAMPLE = DATA / "best-artworks-sample" / "images"
@@ -127,7 +127,7 @@ def predictor_ms_per_photo(model: Path, photos: list[Path]) -> tuple[float, str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS / "classroom_burst.json")

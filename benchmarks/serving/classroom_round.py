@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common.app_client import all_at_once, start_app, wait_until_serving
-from benchmarks.common.paths import RESULTS, ROOT
+from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
@@ -57,6 +57,7 @@ def one_round(url: str, students: int) -> dict:
 
 def main() -> None:
     from gradio_client import Client
+
     from painting_classifier import load_bundle
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,7 +86,7 @@ def main() -> None:
                 server.wait(timeout=30)
         print(json.dumps(result), flush=True)
         runs.append(result)
-    summary = {**provenance(load_bundle(ROOT / "assets" / "model").checksum, args.runs), "students": args.students,
+    summary = {**provenance(load_bundle(SHIPPED_MODEL).checksum, args.runs), "students": args.students,
                "all_answers_on_board_within_3s": all(r["all_on_board_s"] is not None and r["all_on_board_s"] <= 3
                                                      and r["answers_on_board"] == args.students for r in runs),
                "all_on_board_s_max": max((r["all_on_board_s"] or float("inf")) for r in runs),

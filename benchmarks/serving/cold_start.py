@@ -17,16 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common.app_client import (
-    call,
-    fetch,
-    loaded_libraries,
-    rss_mb,
-    start_app,
-    upload,
-    wait_until_serving,
-)
-from benchmarks.common.paths import RESULTS, ROOT
+from benchmarks.common.app_client import call, fetch, loaded_libraries, rss_mb, start_app, upload, wait_until_serving
+from benchmarks.common.paths import RESULTS, ROOT, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
@@ -59,7 +51,7 @@ def one_start(model: Path, painting: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS / "cold_start.json")
     args = parser.parse_args()

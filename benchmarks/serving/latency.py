@@ -18,7 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
-from benchmarks.common.paths import DATA, RESULTS, ROOT
+from benchmarks.common.paths import DATA, RESULTS, ROOT, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
@@ -35,7 +35,7 @@ def summarise(name: str, seconds: list[float]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--images", type=Path, default=None)
     parser.add_argument("--n", type=int, default=40, help="timed calls per path")
     args = parser.parse_args()
@@ -44,6 +44,7 @@ def main() -> None:
     images = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})[:50]
 
     from gradio_client import Client, handle_file
+
     from painting_classifier import Predictor
     from painting_classifier.app.blocks import build_demo, launch
 

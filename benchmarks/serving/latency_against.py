@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common.paths import DATA, RESULTS, ROOT
+from benchmarks.common.paths import DATA, RESULTS, ROOT, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 TIMING = """
@@ -68,7 +68,7 @@ def main() -> None:
             sides["now"].append(timed(ROOT, images, args.n))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, check=True)
-    result = {**provenance(load_bundle(ROOT / "assets" / "model").checksum, runs=args.rounds),
+    result = {**provenance(load_bundle(SHIPPED_MODEL).checksum, runs=args.rounds),
               "before_commit": args.before, "calls_per_run": args.n, "images": str(images),
               **{side: {"p50_ms_each_run": [round(r["p50_ms"], 1) for r in runs],
                         "p50_ms_median": round(statistics.median(r["p50_ms"] for r in runs), 1),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common.paths import RESULTS, ROOT
+from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
@@ -29,6 +29,7 @@ class GradCam:
 
     def __init__(self, bundle):
         import keras
+
         from painting_classifier.training.models import (
             FEATURE_MAP_POOL,
             FEATURES,
@@ -59,6 +60,7 @@ class GradCam:
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
         import tensorflow as tf
+
         from painting_classifier.vision.views import place_views
 
         with tf.GradientTape() as tape:
@@ -91,7 +93,7 @@ def agreement(keras_found: list, litert_found: list, labels: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=RESULTS / "serving_model.json")
     args = parser.parse_args(argv)

@@ -21,15 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.common.app_client import (
-    AppFailed,
-    call,
-    rss_mb,
-    start_app,
-    upload,
-    wait_until_serving,
-)
-from benchmarks.common.paths import DATA, RESULTS, ROOT
+from benchmarks.common.app_client import AppFailed, call, rss_mb, start_app, upload, wait_until_serving
+from benchmarks.common.paths import DATA, RESULTS, ROOT, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 SAMPLE = DATA / "best-artworks-sample" / "images"
@@ -94,7 +87,7 @@ def at_once(url: str, files: list[Path]) -> list[str | None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=ROOT / "assets" / "model")
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, default=RESULTS / "upload_memory.json")
     args = parser.parse_args()

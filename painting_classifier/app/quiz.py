@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from ..bundle import Bundle
 from ..artists import normalise_name
+from ..bundle import Bundle
 from ..vision.images import load_rgb
 
 MANIFEST = "manifest.csv"

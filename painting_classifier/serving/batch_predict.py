@@ -13,10 +13,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..scope import NOT_A_PAINTING
 from ..vision.images import IMAGE_SUFFIXES
 from .predict import Predictor
-from ..scope import NOT_A_PAINTING
-
 
 
 def columns(top_k: int = 5) -> list[str]:

@@ -20,13 +20,12 @@ import numpy as np
 from PIL import Image
 
 from ..bundle import Bundle, load_bundle
-from .cpus import usable_cpus
 from ..vision.crop import Crop, cut_out, find_painting
 from ..vision.explain import explanation_map
 from ..vision.finder import TEMPERATURE, candidate_crops, combined_probabilities
 from ..vision.images import load_rgb, resize_square, stored_size
+from .cpus import usable_cpus
 from .runtime import ModelOutputs, litert_model
-
 
 SEARCH_MARGIN = 0.5  # scope-score margin above the threshold under which a photo is searched (benchmarks/quality/museum_photos.py)
 SEARCH_CONFIDENCE = 1.0  # margin a region found by the search must clear to overrule a first look out of scope

@@ -13,8 +13,17 @@ import zlib
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
-from ..vision.photo_effects import (detail, framed_on_wall, glare, jpeg, light_and_colour, low_resolution,
-                                      museum_light, perspective, squashed)
+from ..vision.photo_effects import (
+    detail,
+    framed_on_wall,
+    glare,
+    jpeg,
+    light_and_colour,
+    low_resolution,
+    museum_light,
+    perspective,
+    squashed,
+)
 from .museum_scenes import museum_scene
 
 AUGMENT_VERSION = "2"  # bump when a step changes, so cached features of old copies are not reused

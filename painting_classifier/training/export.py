@@ -32,8 +32,8 @@ import numpy as np
 from keras import layers, ops
 
 from ..logs import native_stderr_silenced
-from .models import FEATURE_MAP_POOL, FEATURES, HEAD, HEAD_PROBABILITIES, HEAD_STANDARDISE, STYLE_STATS
 from ..vision.views import scale_slices
+from .models import FEATURE_MAP_POOL, FEATURES, HEAD, HEAD_PROBABILITIES, HEAD_STANDARDISE, STYLE_STATS
 
 MEAN, DEVIATION = "mean", "deviation"
 

@@ -17,11 +17,11 @@ import pandas as pd
 from PIL import ImageOps
 from tqdm.auto import tqdm
 
-from ..vision import photo_effects
-from . import augment, models
 from ..config import Config
-from .data import Dataset
+from ..vision import photo_effects
 from ..vision.images import load_rgb, resize_square
+from . import augment, models
+from .data import Dataset
 
 FEATURES_VERSION = "2"  # bump when feature extraction changes so stale caches are not reused
 

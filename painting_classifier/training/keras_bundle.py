@@ -15,8 +15,17 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from ..bundle import (BUNDLE_FORMAT, HEAD_FILE, KERAS_FILE, LITERT_FILE, SUMMARY_KEYS, Bundle, BundleError, load_bundle,
-                      sha256_of)
+from ..bundle import (
+    BUNDLE_FORMAT,
+    HEAD_FILE,
+    KERAS_FILE,
+    LITERT_FILE,
+    SUMMARY_KEYS,
+    Bundle,
+    BundleError,
+    load_bundle,
+    sha256_of,
+)
 from ..config import Config
 from ..scope import SCOPE_FILE, Scope
 from .backbones import lite_weights_path

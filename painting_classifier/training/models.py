@@ -11,9 +11,9 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from . import backbones
 from ..config import Config
 from ..vision.views import scale_slices
+from . import backbones
 
 BORDER_CROP = "border_crop"  # cuts the border off the model's input
 VIEWS = "views"  # MultiScaleViews: the views the backbone sees

@@ -16,16 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluate, models
 from ..bundle import SUMMARY_KEYS
-from .keras_bundle import save_bundle, serving_copy
 from ..config import Config, default_cache_dir
+from ..scope import CALIBRATION_MIN_SIDE, Scope, fit_scope
+from . import evaluate, models
 from .data import EXCLUDED, DataError, Dataset, assign_splits, class_weights, scan_sources, tf_image_dataset
 from .features import MIRRORED, HeadFeatures
+from .keras_bundle import save_bundle, serving_copy
 from .near_duplicates import find_groups, groups_table
 from .negatives import scan_negatives
 from .negatives import summary as negatives_summary
-from ..scope import CALIBRATION_MIN_SIDE, Scope, fit_scope
 
 STATE_DIR = "training"
 

@@ -3,13 +3,7 @@ import threading
 
 import pytest
 
-from painting_classifier.app.classroom import (
-    Board,
-    ClassroomError,
-    RateLimit,
-    standing,
-    valid_nickname,
-)
+from painting_classifier.app.classroom import Board, ClassroomError, RateLimit, standing, valid_nickname
 
 
 @pytest.mark.parametrize("typed, shown", [("Anna", "Anna"), ("  Jo   Li ", "Jo Li"), ("Zoë 🎨", "Zoë 🎨"),

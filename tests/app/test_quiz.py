@@ -7,14 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from painting_classifier.app.quiz import (
-    CHOICES,
-    MANIFEST,
-    ROUNDS,
-    Quiz,
-    died,
-    qualifying,
-)
+from painting_classifier.app.quiz import CHOICES, MANIFEST, ROUNDS, Quiz, died, qualifying
 from painting_classifier.serving.predict import Identification
 
 ARTISTS = pd.DataFrame({"label_name": [f"Painter_{i}" for i in range(6)], "name": [f"Painter {i}" for i in range(6)],

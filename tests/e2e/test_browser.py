@@ -128,6 +128,7 @@ def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(
     import numpy as np
     from PIL import Image
     from playwright.sync_api import expect
+
     from tests.synthetic import paint
 
     url, log = served_app

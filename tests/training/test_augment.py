@@ -83,12 +83,12 @@ def test_head_trains_on_a_thumbnail_of_each_painting_stored_larger_than_one_and_
     """With ``thumbnail_copies`` the head's training set gains one squashed copy per painting larger than
     256 px, labelled with its artist; paintings already thumbnail-sized get none."""
     import keras
-    from tests.synthetic import write_artists_csv
 
     from painting_classifier.config import Config
     from painting_classifier.training.data import scan_sources
     from painting_classifier.training.features import HeadFeatures
     from painting_classifier.training.negatives import scan_negatives
+    from tests.synthetic import write_artists_csv
 
     write_artists_csv(tmp_path, ["Big Painter", "Small Painter"])
     rng = np.random.default_rng(0)

@@ -40,10 +40,9 @@ def _near_copies(image: Image.Image) -> dict[str, Image.Image]:
 
 @pytest.mark.slow
 def test_generated_near_duplicates_group_with_their_original(tmp_path):
-    from tests.synthetic import write_artists_csv
-
     from painting_classifier.training.data import scan_sources
     from painting_classifier.training.near_duplicates import find_groups
+    from tests.synthetic import write_artists_csv
 
     folder = tmp_path / "data" / "images" / "Claude_Monet"
     folder.mkdir(parents=True)

@@ -1,11 +1,7 @@
 """Checks on the real paintings in ../shared/data/best-artworks-sample (skipped where it is absent)."""
 import numpy as np
 
-from painting_classifier.training.data import (
-    scan_dataset,
-    split_paintings,
-    tf_image_dataset,
-)
+from painting_classifier.training.data import scan_dataset, split_paintings, tf_image_dataset
 from tests.helpers import SAMPLE, needs_sample
 
 pytestmark = needs_sample

@@ -8,17 +8,8 @@ from keras import layers
 from PIL import Image
 
 from painting_classifier import Config
-from painting_classifier.training.backbones import (
-    efficientnet_lite,
-    lite_blocks,
-    lite_weights_path,
-    load_lite_weights,
-)
-from painting_classifier.training.evaluate import (
-    apply_temperature,
-    compute_metrics,
-    fit_temperature,
-)
+from painting_classifier.training.backbones import efficientnet_lite, lite_blocks, lite_weights_path, load_lite_weights
+from painting_classifier.training.evaluate import apply_temperature, compute_metrics, fit_temperature
 from painting_classifier.training.models import (
     HEAD_STANDARDISE,
     MultiScaleViews,
@@ -30,10 +21,7 @@ from painting_classifier.training.models import (
     set_fine_tuning,
     set_temperature,
 )
-from painting_classifier.training.torch_weights import (
-    UnsafeWeightsError,
-    load_state_dict,
-)
+from painting_classifier.training.torch_weights import UnsafeWeightsError, load_state_dict
 from tests.helpers import TEST_DATA
 
 # ImageNet class indices

@@ -5,11 +5,7 @@ from PIL import Image
 
 from painting_classifier.training.museum_scenes import museum_scene
 from painting_classifier.vision.crop import Crop
-from painting_classifier.vision.finder import (
-    candidate_crops,
-    combined_probabilities,
-    cut_in,
-)
+from painting_classifier.vision.finder import candidate_crops, combined_probabilities, cut_in
 from tests.synthetic import paint
 
 

@@ -5,12 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from painting_classifier.vision.images import (
-    MAX_DECODED_PIXELS,
-    load_array,
-    load_rgb,
-    stored_size,
-)
+from painting_classifier.vision.images import MAX_DECODED_PIXELS, load_array, load_rgb, stored_size
 
 
 def encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
