@@ -1,4 +1,4 @@
-"""Command line: ``painting-classifier {train,evaluate,predict,export,quiz-images}`` (also ``python -m
+"""Command line: ``painting-classifier {train,evaluate,predict,export,gallery,quiz-images}`` (also ``python -m
 painting_classifier``; ``train.py`` = ``train``).
 
 ``predict`` and ``quiz-images`` run on LiteRT without TensorFlow; ``train``, ``evaluate`` and ``export`` need
@@ -50,6 +50,11 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="a folder of paintings by other painters (images/<Artist_Name>/*.jpg, none of the 50): the scope "
                    "score learns what 'not one of the 50' looks like from them; repeatable")
     p.add_argument("--out", type=Path, default=Path("runs/latest"), help="bundle directory to write (default: %(default)s)")
+    p.add_argument("--gallery", type=Path, metavar="DIR",
+                   help="also index every painting of the --data, --train-only and --negatives folders in DIR, as "
+                   "the bundle's gallery of paintings to recognise in photos (the shipped one: assets/gallery)")
+    p.add_argument("--titles", type=Path, metavar="CSV",
+                   help="with --gallery: a catalogue of famous works (file, title, year, museum) to name them by")
     p.add_argument("--recipe", choices=sorted(RECIPES),
                    help="start from a named recipe (flags given explicitly override it); 'default' is the shipped model's")
     for spec in dataclasses.fields(Config):
@@ -95,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="image files, or folders (searched recursively for images)")
     pr.add_argument("--top-k", type=int, default=5, help="how many artists to list (default: %(default)s)")
     pr.add_argument("--csv", type=Path, metavar="OUT.csv",
-                    help="write path,artist,probability,top5,in_scope,scope_score,error per image (top5 joined "
+                    help="write path,artist,probability,top5,in_scope,scope_score,recognised,error per image (top5 joined "
                     "by '|'); unreadable images get an error and the run carries on")
     pr.add_argument("--batch-size", type=int, default=16, help="images per model call (default: %(default)s)")
     pr.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -106,6 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
                              "when the backbone is the unchanged ImageNet one, and record data folder names "
                              "instead of paths. Serving then needs no TensorFlow.")
     ex.add_argument("--model", required=True, type=Path, help="bundle directory (rewritten in place)")
+
+    ga = commands.add_parser("gallery", parents=[common], help="index paintings to recognise in photos",
+                             description="Index folders of paintings as a gallery: their keypoints (for the "
+                             "geometric check) and the model's features (for the shortlist). A photo of one of them "
+                             "is then recognised, with its title where one is known.")
+    ga.add_argument("--data", required=True, type=Path, action="append", metavar="DIR",
+                    help="a folder of paintings: images/<Artist_Name>/*.jpg, or any folder with a CSV of file, "
+                    "artist, title (year and museum optional); repeatable")
+    ga.add_argument("--out", required=True, type=Path, help="the gallery folder to write")
+    ga.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="the bundle whose model makes the shortlist "
+                    "(default: assets/model)")
+    ga.add_argument("--titles", type=Path, help="a catalogue of famous works: file (relative to the folders' "
+                    "parent), title, year, museum")
+    ga.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     qz = commands.add_parser("quiz-images", parents=[common], help="make the app's quiz paintings from a bundle",
                              description="Write the quiz paintings (public domain: artists who died before "
@@ -148,7 +167,7 @@ def cmd_train(args) -> int:
     config = None if args.resume else _config_from_args(args)
     train(args.data, args.out, config, resume=args.resume, cache_dir=args.cache_dir,
           save_h5=args.save_h5, progress=not args.no_progress, train_only=args.train_only,
-          negatives=args.negatives)
+          negatives=args.negatives, gallery=args.gallery, titles=args.titles)
     return 0
 
 
@@ -167,12 +186,14 @@ def cmd_evaluate(args) -> int:
 
 
 def load_predictor(model_dir: Path, runtime: str = "auto", **kwargs):
-    """The ``Predictor`` for a bundle on ``runtime``: the bundle's LiteRT model; with ``keras``, or for a bundle
-    without one, through ``training.keras_serving`` (needs requirements-train.txt)."""
+    """The ``Predictor`` for a bundle on ``runtime``, with the bundle's gallery: the bundle's LiteRT model; with
+    ``keras``, or for a bundle without one, through ``training.keras_serving`` (needs requirements-train.txt)."""
     from .bundle import load_bundle
+    from .serving.gallery import bundle_gallery
     from .serving.predict import Predictor
 
     bundle = load_bundle(model_dir)
+    kwargs.setdefault("gallery", bundle_gallery(bundle))
     if runtime == "keras" or (bundle.litert_path is None and runtime in ("auto", "litert")):
         from .logs import import_tensorflow
 
@@ -210,6 +231,20 @@ def cmd_export(args) -> int:
     served = (f"{manifest['model_file']} ({litert['weights']} weights, "
               f"{(args.model / manifest['model_file']).stat().st_size / 1e6:.1f} MB)") if litert else "Keras only"
     print(f"{args.model}: serves with {served}; Keras model in {manifest['keras']['file']}")
+    return 0
+
+
+def cmd_gallery(args) -> int:
+    from .serving.gallery_index import build_gallery
+    from .serving.predict import Predictor
+
+    indexed = build_gallery(args.data, args.out, Predictor.from_bundle(args.model, gallery=None), args.titles,
+                            progress=not args.no_progress)
+    titled = int((indexed.paintings["title"] != "").sum())
+    print(f"{len(indexed.paintings)} paintings of {indexed.paintings['artist'].nunique()} painters indexed "
+          f"({titled} with a title) in {args.out}; {indexed.duplicates} duplicate files left out")
+    for path, why in indexed.skipped:
+        print(f"skipped {path}: {why}", file=sys.stderr)
     return 0
 
 
@@ -257,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_tensorflow(args.verbose)
     _report_progress_to(sys.stdout if args.command == "train" else sys.stderr)
     handlers = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export,
-                "quiz-images": cmd_quiz_images}
+                "quiz-images": cmd_quiz_images, "gallery": cmd_gallery}
     try:
         return handlers[args.command](args)
     except (DataError, BundleError, ValueError, FileNotFoundError) as exc:

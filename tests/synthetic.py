@@ -120,3 +120,19 @@ def on_the_wall(painting: Image.Image, rng, frame=18, mat=0, wall_size=(760, 600
     photo.paste(outer, (left, top))
     inset = frame + mat
     return photo, (left + inset, top + inset, left + inset + w, top + inset + h)
+
+
+def a_detailed_painting(rng, width=420, height=320) -> Image.Image:
+    """Seventy coloured shapes on a plain ground: corners and blobs enough for keypoints, like a detailed
+    painting (``a_painting``'s soft blobs and noise have too few stable ones to recognise)."""
+    img = Image.new("RGB", (width, height), tuple(int(c) for c in rng.integers(60, 200, 3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(70):
+        x, y, size = int(rng.integers(0, width)), int(rng.integers(0, height)), int(rng.integers(8, 60))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((x, y, x + size, y + size * rng.uniform(0.4, 1.5)), fill=colour)
+        else:
+            draw.polygon([(x + int(rng.integers(-size, size)), y + int(rng.integers(-size, size))) for _ in range(3)],
+                         fill=colour)
+    return img

@@ -74,6 +74,25 @@ def scope_note(why_not: str, n_artists: int) -> str:
             "below are only the closest in style, not an answer.")
 
 
+def recognition_note(found, n_artists: int) -> str:
+    """What the app says first about a painting recognised in the collection (``serving.gallery.Recognition``)."""
+    if found.known:
+        return (f"{found.headline}\n\nRecognised: the same painting as one in the collection ({found.inliers} "
+                "keypoints agree), outlined on your photo.")
+    return (f"{found.headline}, not one of the {n_artists} painters the model knows.\n\nRecognised: the same "
+            f"painting as one in the collection ({found.inliers} keypoints agree). The names below are only the "
+            f"closest in style among the {n_artists}.")
+
+
+def recognition_json(found) -> dict | None:
+    """A recognised painting as the API returns it (None when nothing was recognised)."""
+    if found is None:
+        return None
+    return {"title": found.title, "artist": found.artist, "year": found.year, "museum": found.museum,
+            "one_of_the_artists": found.known, "inliers": found.inliers,
+            "outline": [[round(float(x), 1), round(float(y), 1)] for x, y in found.outline]}
+
+
 def _percent(metrics: dict, key: str) -> str:
     return f"{metrics[key]:.1%}" if metrics.get(key) is not None else "n/a"
 

@@ -14,7 +14,7 @@ from ..artists import label_from_filename, normalise_name
 from ..serving.predict import Predictor
 from ..vision import region
 from ..vision.explain import overlay
-from .cards import artist_card, confidence_note, scope_note
+from .cards import artist_card, confidence_note, recognition_json, recognition_note, scope_note
 from .served_files import ServedImages
 
 QUEUE_SIZE = 64  # requests the queue holds (``blocks.launch``); the answers kept for /explain follow it
@@ -127,7 +127,9 @@ class IdentifyEvents:
         answer = self.predictor.identify(source, top_k=self.n_artists, find=find)
         painting = answer.painting.copy()
         painting.thumbnail((OVERLAY_SIDE, OVERLAY_SIDE))
-        return dataclasses.replace(answer, located=dataclasses.replace(answer.located, painting=painting, image=None))
+        recognised = answer.recognised and dataclasses.replace(answer.recognised, painting=None)
+        return dataclasses.replace(answer, recognised=recognised, located=dataclasses.replace(
+            answer.located, painting=painting, image=None, source=None))
 
     def identified(self, source, find: bool):
         """Every artist ranked for an upload, decoded and run through the model once per file."""
@@ -144,14 +146,19 @@ class IdentifyEvents:
         scope."""
         ranked = found.ranked[:k]
         card = artist_card(self.rows.loc[ranked[0][0]], ranked[0][1])
-        if found.in_scope:
+        if found.recognised is not None:
+            note = recognition_note(found.recognised, self.n_artists)
+            if not found.recognised.known:
+                card = f"*Closest in style among the {self.n_artists}, not the painter:*\n\n{card}"
+        elif found.in_scope:
             note = _how_it_looked(found) + confidence_note(ranked, self.n_artists)
         else:  # out of scope first and plainly; where it looked only when that was a region of the photo
             note = scope_note(found.out_of_scope, self.n_artists) + "\n\n" + (_how_it_looked(found) if found.crop else "")
             card = f"*Closest in style, not a match:*\n\n{card}"
-        seen = found.painting.copy()
+        seen = (found.recognised.outlined if found.recognised is not None else found.painting).copy()
         seen.thumbnail((SEEN_SIDE, SEEN_SIDE))
-        scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope}
+        scope = {"in_scope": found.in_scope, "scope_score": found.scope_score, "out_of_scope": found.out_of_scope,
+                 "recognised": recognition_json(found.recognised)}
         return ({name: round(p, 4) for name, p in ranked}, card, note.strip(), self.served.jpeg(seen),
                 scope)
 

@@ -1,6 +1,8 @@
 """Predicting many images at once: files and whole folders to one CSV table, or to plain lines.
 
-    path,artist,probability,top5,in_scope,scope_score,error      (top5: the top-k names joined by "|"; k = 5)
+    path,artist,probability,top5,in_scope,scope_score,recognised,error      (top5: the top-k names joined by "|")
+
+``recognised`` names the painting the gallery verified in the image ("Title — Artist, year, museum"), if any.
 
 One row per image, written as soon as it is known (a stopped run keeps what it has done); an image
 that cannot be read gets its ``error`` and empty scores, and the run carries on.
@@ -20,7 +22,7 @@ from .predict import Predictor
 
 def columns(top_k: int = 5) -> list[str]:
     """The CSV's columns; ``top{k}`` holds the ``top_k`` likeliest artists."""
-    return ["path", "artist", "probability", f"top{top_k}", "in_scope", "scope_score", "error"]
+    return ["path", "artist", "probability", f"top{top_k}", "in_scope", "scope_score", "recognised", "error"]
 
 
 def image_files(paths: list[Path]) -> list[Path]:
@@ -41,7 +43,13 @@ def row_of(path: Path, result, top_k: int = 5) -> dict:
     artist, probability = result.ranked[0]
     return {"path": str(path), "artist": artist, "probability": f"{probability:.4f}",
             f"top{top_k}": "|".join(name for name, _ in result.ranked[:top_k]), "in_scope": str(result.in_scope).lower(),
-            "scope_score": "" if result.scope_score is None else f"{result.scope_score:.4f}"}
+            "scope_score": "" if result.scope_score is None else f"{result.scope_score:.4f}",
+            "recognised": recognised_line(result)}
+
+
+def recognised_line(result) -> str:
+    """The recognised painting as plain text ("Title — Artist, year, museum"), or ""."""
+    return "" if result.recognised is None else result.recognised.headline.replace("**", "")
 
 
 def scope_line(result) -> str | None:
@@ -64,6 +72,8 @@ def print_predictions(predictor: Predictor, files: list[Path], top_k: int = 5, b
             print(f"error: {path}: {result}", file=sys.stderr)
             failures += 1
             continue
+        if result.recognised is not None:
+            print(f"# recognised: {recognised_line(result)}")
         if scope_line(result):
             print(scope_line(result))
         for artist, probability in result.ranked:

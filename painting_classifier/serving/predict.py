@@ -25,6 +25,8 @@ from ..vision.explain import explanation_map
 from ..vision.finder import TEMPERATURE, candidate_crops, combined_probabilities
 from ..vision.images import load_rgb, resize_square, stored_size
 from .cpus import usable_cpus
+from .gallery import Gallery, Recognition, bundle_gallery
+from .recognition import recognised
 from .runtime import ModelOutputs, litert_model
 
 SEARCH_MARGIN = 0.5  # scope-score margin above the threshold under which a photo is searched (benchmarks/quality/museum_photos.py)
@@ -41,6 +43,7 @@ class LocatedPainting:
     image_size: tuple[int, int]  # width and height of the image as decoded (the crop's coordinates)
     image: Image.Image | None = None  # the image as decoded, to search for the painting in (None: not kept)
     stored_width: int | None = None  # the image's own width in pixels, when it was decoded smaller
+    source: object = None  # what was decoded (path, bytes or image), to decode it larger for recognition
 
     @property
     def stored_pixels_per_pixel(self) -> float:
@@ -57,15 +60,15 @@ def locate_painting(image, side: int, find: bool = True) -> LocatedPainting:
     the painting itself ``side`` pixels.
     """
     rgb = load_rgb(image, min_side=side)
-    stored_width = rgb.width if isinstance(image, Image.Image) else stored_size(image)[0]
+    stored_width = stored_size(image)[0]
     crop = find_painting(rgb) if find else None
     if crop is None:
-        return LocatedPainting(rgb, None, rgb.size, rgb, stored_width)
+        return LocatedPainting(rgb, None, rgb.size, rgb, stored_width, image)
     if min(crop.size) < side:
         sharper = load_rgb(image, min_side=math.ceil(min(rgb.size) * side / min(crop.size)))
         if sharper.width > rgb.width:
             crop, rgb = Crop(crop.corners * (sharper.width / rgb.width)), sharper
-    return LocatedPainting(cut_out(rgb, crop), crop, rgb.size, rgb, stored_width)
+    return LocatedPainting(cut_out(rgb, crop), crop, rgb.size, rgb, stored_width, image)
 
 
 @dataclass
@@ -80,6 +83,8 @@ class Identification:
     scope_score: float | None = None  # higher: more like the artists' paintings (``scope.py``); None without one
     out_of_scope: str | None = None  # why not in scope: scope.NOT_A_PAINTING or scope.NOT_ONE_OF_THE_ARTISTS
     regions: int = 1  # regions of the image whose answers were combined (more than 1: the photo was searched)
+    features: np.ndarray | None = None  # (regions, F) the model's features of what it looked at
+    recognised: Recognition | None = None  # the gallery painting verified in the image (``serving/recognition.py``)
 
     @property
     def painting(self) -> Image.Image:
@@ -95,10 +100,11 @@ class Predictor:
 
     ``model``: what runs the forward pass (default: the bundle's LiteRT model; ``training.keras_serving`` gives the
     Keras one); its name is in ``self.runtime``. ``find``: look for the painting inside a photo of it (frame and
-    wall) by default.
+    wall) by default. ``gallery``: paintings to recognise (``serving/gallery.py``); None: style alone.
     """
 
-    def __init__(self, bundle: Bundle, tta: bool | None = None, warm_up: bool = True, model=None, find: bool = True):
+    def __init__(self, bundle: Bundle, tta: bool | None = None, warm_up: bool = True, model=None, find: bool = True,
+                 gallery: Gallery | None = None):
         self.bundle = bundle
         self.input_size = bundle.input_size
         self.tta = bundle.config.tta if tta is None else tta
@@ -109,6 +115,7 @@ class Predictor:
         self.search_confidence = SEARCH_CONFIDENCE
         self.search_gain = SEARCH_GAIN
         self.search_temperature = TEMPERATURE
+        self.gallery = gallery
         self.model = model or litert_model(bundle)
         self.runtime = self.model.runtime
         if warm_up:
@@ -116,7 +123,9 @@ class Predictor:
 
     @classmethod
     def from_bundle(cls, path: str | Path, **kwargs) -> "Predictor":
-        return cls(load_bundle(path), **kwargs)
+        """The predictor of the bundle in ``path``, with the bundle's gallery where it has one."""
+        bundle = load_bundle(path)
+        return cls(bundle, **{"gallery": bundle_gallery(bundle), **kwargs})
 
     @property
     def explains(self) -> bool:
@@ -143,19 +152,25 @@ class Predictor:
                             (outputs.features[:n] + outputs.features[n:]) / 2,
                             None if outputs.class_maps is None else outputs.class_maps[:n])
 
-    def _ranked(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+    def features_of(self, pixels: np.ndarray) -> np.ndarray:
+        """The model's features (what the scope score reads) of uint8 inputs (N, S, S, 3)."""
+        return self._outputs_of(pixels).features
+
+    def ranked_of(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
+        """The ``top_k`` likeliest (artist, probability), best first."""
         order = np.argsort(-probabilities)[: max(1, int(top_k))]
         return [(self.names[i], float(probabilities[i])) for i in order]
 
     def _identification_of_row(self, pixels: np.ndarray, outputs: ModelOutputs, row: int, top_k: int,
                         located: LocatedPainting) -> Identification:
         probs = outputs.probabilities[row]
-        ranked = self._ranked(probs, top_k)
+        ranked = self.ranked_of(probs, top_k)
         maps = None if outputs.class_maps is None else outputs.class_maps[row]
+        features = outputs.features[row:row + 1]
         if self.scope is None:
-            return Identification(ranked, probs, located, maps)
+            return Identification(ranked, probs, located, maps, features=features)
         score, in_scope, why_not = self.scope.judge(outputs.features[row], probs, pixels)
-        return Identification(ranked, probs, located, maps, in_scope, score, why_not)
+        return Identification(ranked, probs, located, maps, in_scope, score, why_not, features=features)
 
     def identify(self, image, top_k: int = 5, find: bool | None = None) -> Identification:
         """The ``top_k`` most likely artists for ``image``, whether it is in scope (a painting by one of the
@@ -163,7 +178,12 @@ class Predictor:
         ``self.find``), a photo in which the painting is not plainly found is searched (``search``)."""
         located = self.locate(image, find)
         first = self.identify_located(located, top_k)
-        return self.search(first, top_k) if self.needs_search(first, find) else first
+        return self._answer(first, top_k, find)
+
+    def _answer(self, first: Identification, top_k: int, find: bool | None) -> Identification:
+        """The first look, searched where it calls for it, then recognised in the gallery when there is one."""
+        answer = self.search(first, top_k) if self.needs_search(first, find) else first
+        return answer if self.gallery is None else recognised(self, answer, top_k)
 
     def identify_located(self, located: LocatedPainting, top_k: int = 5) -> Identification:
         """``identify`` for a painting already located, without a search."""
@@ -205,8 +225,8 @@ class Predictor:
         else:
             located = dataclasses.replace(first.located, painting=paintings[best], crop=candidates[best][1])
             shown = self._identification_of_row(pixels[best], outputs, best, top_k, located)
-        return dataclasses.replace(shown, probabilities=probabilities, ranked=self._ranked(probabilities, top_k),
-                                   regions=len(candidates) + 1)
+        return dataclasses.replace(shown, probabilities=probabilities, ranked=self.ranked_of(probabilities, top_k),
+                                   regions=len(candidates) + 1, features=np.vstack([first.features, outputs.features]))
 
     def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
                       find: bool | None = None) -> Iterator[Identification | ValueError]:
@@ -238,7 +258,7 @@ class Predictor:
                     else:
                         row = next(rows)
                         first = self._identification_of_row(pixels[row], outputs, row, top_k, item)
-                        yield self.search(first, top_k) if self.needs_search(first, find) else first
+                        yield self._answer(first, top_k, find)
 
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""

@@ -407,14 +407,17 @@ def write_bundle(run: Run, out: Path, metrics: dict, save_h5: bool = False, scop
 
 def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: bool = False,
           cache_dir: str | Path | None = None, save_h5: bool = False, progress: bool = True,
-          callbacks=(), train_only=(), negatives=()) -> Path:
+          callbacks=(), train_only=(), negatives=(), gallery: str | Path | None = None,
+          titles: str | Path | None = None) -> Path:
     """Train a classifier and write a bundle to ``out_dir``.
 
     ``data_dir``: one data set folder or a list of them (artists joined by name); the paintings of
     the ``train_only`` folders are used for training and validation only, never for testing.
     ``resume=True`` continues the interrupted run in ``out_dir`` with its saved config and split.
     ``callbacks`` are extra Keras callbacks for every stage. ``negatives``: folders of other painters'
-    paintings the scope score learns "none of the 50" from (``negatives.py``). Returns the bundle path.
+    paintings the scope score learns "none of the 50" from (``negatives.py``). ``gallery``: a folder to index
+    every painting of the data, training-only and negatives folders in, as the bundle's gallery of paintings to
+    recognise (``serving/gallery_index.py``), named by the catalogue ``titles`` where given. Returns the bundle path.
     """
     import keras
 
@@ -448,4 +451,17 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
     scope = fit_run_scope(run)
     if run.strategy.extended.should_checkpoint:  # multi-worker: only the chief writes the bundle
         write_bundle(run, out, metrics, save_h5, scope, negatives)
+        if gallery is not None:
+            index_gallery(out, [*folders, *train_only, *negatives], Path(gallery), titles, progress)
     return out
+
+
+def index_gallery(out: Path, folders: list, gallery: Path, titles, progress: bool) -> None:
+    """The bundle's gallery: every painting of ``folders``, indexed for the bundle's model and named in its
+    manifest. The keypoint files come out the same for the same paintings, so only the shortlist changes."""
+    from ..serving.gallery_index import attach_gallery, build_gallery
+    from ..serving.predict import Predictor
+
+    indexed = build_gallery(folders, gallery, Predictor.from_bundle(out, gallery=None), titles, progress)
+    attach_gallery(out, gallery)
+    log.info(f"Gallery: {len(indexed.paintings)} paintings indexed in {gallery}")

@@ -110,10 +110,14 @@ def _reduced(img: Image.Image, min_side: int) -> Image.Image:
 def stored_size(source) -> tuple[int, int]:
     """(width, height) in pixels of the image stored in a file or bytes, upright (read from its header and
     EXIF orientation, not decoded)."""
-    with _open(source) as img:
+    def upright(img: Image.Image) -> tuple[int, int]:
         width, height = img.size
-        turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
-    return (height, width) if turned else (width, height)
+        return (height, width) if img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8) else (width, height)
+
+    if isinstance(source, Image.Image):  # the caller's image: not closed here
+        return upright(source)
+    with _open(source) as img:
+        return upright(img)
 
 
 def resize_square(img: Image.Image, size: int) -> np.ndarray:

@@ -46,3 +46,14 @@ def with_box(photo: Image.Image, box: tuple[int, int, int, int] | None = None,
         x, y = corner
         draw.ellipse((x - 3 * width, y - 3 * width, x + 3 * width, y + 3 * width), outline=(255, 200, 0), width=width)
     return marked
+
+
+def with_outline(photo: Image.Image, outline, side: int = 640) -> Image.Image:
+    """A copy of the photo at most ``side`` px long with a painting's outline (4 corners, in the photo's pixels)
+    drawn on it."""
+    marked = photo.copy()
+    marked.thumbnail((side, side))
+    scale = marked.width / photo.width
+    corners = [(float(x) * scale, float(y) * scale) for x, y in outline]
+    ImageDraw.Draw(marked).polygon(corners, outline=(255, 200, 0), width=max(3, marked.width // 160))
+    return marked

@@ -235,3 +235,34 @@ def test_quiz_images_replaces_its_folder_only_when_the_quiz_is_made(trained, tmp
         hidden.rename(data)
     assert failed.returncode == 2 and sorted(f.name for f in out.iterdir()) == files
     assert run("-m", "painting_classifier", "quiz-images", "--model", base / "model", check=False).returncode == 2
+
+
+def test_gallery_indexes_a_collection_and_predict_names_its_paintings_on_every_surface(tiny_bundle, tmp_path):
+    import shutil
+
+    from painting_classifier import load_bundle
+    from painting_classifier.serving.gallery_index import attach_gallery
+    from painting_classifier.training.museum_scenes import museum_scene
+    from tests.serving.test_recognition import a_collection
+
+    artists = list(load_bundle(tiny_bundle).display_names[:2]) + ["Johannes Vermeer"]
+    paintings = a_collection(tmp_path / "teacher", artists, seed=4)
+    Image.open(tmp_path / "teacher" / "painting_0.jpg").save(tmp_path / "teacher" / "copy.png")  # unlisted: ignored
+    (tmp_path / "teacher" / "broken.jpg").write_bytes(b"not an image")
+    pd.concat([pd.read_csv(tmp_path / "teacher" / "catalogue.csv"),
+               pd.DataFrame([{"file": "broken.jpg", "artist": "Nobody", "title": "A broken file"}])]).to_csv(
+        tmp_path / "teacher" / "catalogue.csv", index=False)
+    bundle = shutil.copytree(tiny_bundle, tmp_path / "bundle")
+    indexed = run("-m", "painting_classifier", "gallery", "--model", bundle, "--data", tmp_path / "teacher",
+                  "--out", tmp_path / "gallery", "--no-progress")
+    assert "3 paintings of 3 painters indexed (3 with a title)" in indexed.stdout
+    assert "skipped" in indexed.stderr and "broken.jpg" in indexed.stderr
+    attach_gallery(bundle, tmp_path / "gallery")
+    photo = tmp_path / "vermeer.jpg"
+    museum_scene(paintings[2], np.random.default_rng(8)).photo.save(photo, quality=90)
+    printed = run("-m", "painting_classifier", "predict", "--model", bundle, photo, "--top-k", "2").stdout
+    assert printed.startswith("# recognised: Harbour at dusk number 2 — Johannes Vermeer")
+    assert "# out of scope: probably not one of the painters the model knows" in printed
+    run("-m", "painting_classifier", "predict", "--model", bundle, "--csv", tmp_path / "out.csv", photo, "--no-progress")
+    row = pd.read_csv(tmp_path / "out.csv").iloc[0]
+    assert row["recognised"] == "Harbour at dusk number 2 — Johannes Vermeer" and not row["in_scope"]
