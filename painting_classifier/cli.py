@@ -113,15 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--model", required=True, type=Path, help="bundle directory (rewritten in place)")
 
     ga = commands.add_parser("gallery", parents=[common], help="index paintings to recognise in photos",
-                             description="Index folders of paintings as a gallery: their keypoints (for the "
-                             "geometric check) and the model's features (for the shortlist). A photo of one of them "
-                             "is then recognised, with its title where one is known.")
+                             description="Index folders of paintings as a gallery: their keypoints and visual words. "
+                             "A photo of one of them is then recognised by a geometric check, and named with its "
+                             "title where one is known.")
     ga.add_argument("--data", required=True, type=Path, action="append", metavar="DIR",
                     help="a folder of paintings: images/<Artist_Name>/*.jpg, or any folder with a CSV of file, "
                     "artist, title (year and museum optional); repeatable")
     ga.add_argument("--out", required=True, type=Path, help="the gallery folder to write")
-    ga.add_argument("--model", type=Path, default=SHIPPED_MODEL, help="the bundle whose model makes the shortlist "
-                    "(default: assets/model)")
+    ga.add_argument("--model", type=Path, help="also name the gallery in this bundle, whose predictor then "
+                    "recognises its paintings")
     ga.add_argument("--titles", type=Path, help="a catalogue of famous works: file (relative to the folders' "
                     "parent), title, year, museum")
     ga.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -235,16 +235,17 @@ def cmd_export(args) -> int:
 
 
 def cmd_gallery(args) -> int:
-    from .serving.gallery_index import build_gallery
-    from .serving.predict import Predictor
+    from .serving.gallery_index import attach_gallery, build_gallery
 
-    indexed = build_gallery(args.data, args.out, Predictor.from_bundle(args.model, gallery=None), args.titles,
-                            progress=not args.no_progress)
+    indexed = build_gallery(args.data, args.out, args.titles, progress=not args.no_progress)
     titled = int((indexed.paintings["title"] != "").sum())
     print(f"{len(indexed.paintings)} paintings of {indexed.paintings['artist'].nunique()} painters indexed "
           f"({titled} with a title) in {args.out}; {indexed.duplicates} duplicate files left out")
     for path, why in indexed.skipped:
         print(f"skipped {path}: {why}", file=sys.stderr)
+    if args.model:
+        attach_gallery(args.model, args.out)
+        print(f"{args.model} now recognises the paintings of {args.out}")
     return 0
 
 

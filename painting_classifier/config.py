@@ -77,6 +77,8 @@ class Config:
     seed: int = option(42, "seed of the split and the initial weights", metavar="N")
     duplicate_similarity: float = option(0.8, "paintings whose Lite0 embeddings are this similar (cosine) count as "
                                          "one near-duplicate group, kept on one side of the split; 0 = off")
+    geometric_duplicates: bool = option(False, "also group paintings one of which is verified in the other by the "
+                                        "recognition's geometric check (a detail and its whole, a squashed copy)")
     strategy: str = option("default", "tf.distribute: mirrored = GPUs/CPUs, multi-worker = $TF_CONFIG", choices=STRATEGIES)
 
     @property
@@ -149,6 +151,7 @@ RECIPES: dict[str, dict] = {
         "grayscale_copies": True,
         "museum_copies": True,
         "label_smoothing": 0.1,
+        "geometric_duplicates": True,  # from the next retrain on (the shipped bundle's split predates it)
         "refit": True,
         "calibrate": True,
     },

@@ -5,6 +5,7 @@ Each tab has its own module; ``build_demo`` puts them together and ``launch`` st
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +27,10 @@ MAX_UPLOAD = "25mb"
 
 @dataclass
 class App:
-    """The built app: its Blocks, and classroom mode's state when it is on (``launch`` sets its link)."""
+    """The built app: its Blocks, its predictor, and classroom mode's state when it is on (``launch`` sets its link)."""
 
     demo: gr.Blocks
+    predictor: Predictor
     classroom: Classroom | None = None
 
 
@@ -66,7 +68,7 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir:
         demo.load(training_data, outputs=training_outputs, api_name="training_data")
         if classroom is not None:  # the join link (?view=quiz) opens the Quiz tab
             demo.load(_opened_tab, outputs=[tabs], api_visibility="private")
-    return App(demo, classroom)
+    return App(demo, predictor, classroom)
 
 
 def _opened_tab(request: gr.Request):
@@ -83,6 +85,8 @@ def launch(app: App, host: str, port: int, share: bool = False, concurrency: int
     result = demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
                          theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=IDENTIFY_CSS + CLASSROOM_CSS,
                          footer_links=["api", "gradio"], prevent_thread_lock=True, **kwargs)
+    if app.predictor.gallery is not None:  # read once the page is served, not at the first photo
+        threading.Thread(target=app.predictor.gallery.load, name="gallery", daemon=True).start()
     if app.classroom is not None and share and demo.share_url and not app.classroom.link:
         app.classroom.link = demo.share_url  # students join through the public link
     if blocking:

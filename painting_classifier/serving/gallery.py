@@ -7,18 +7,21 @@ A gallery is a folder (``gallery_index.py`` writes one):
     offsets.npy          where each painting's keypoints start (int64, one more than paintings)
     points.npy           every keypoint's place, as shares of its painting's width and height (uint16, 1 = 65535)
     descriptors-NN.npy   their SIFT descriptors (uint8), in files under 10 MB
-    features-<model>.npy the model's features of every painting, projected and normalised (float16): the
-    projection-<model>.npz  shortlist, one file pair per model (named by the first 12 digits of its checksum)
+    vocabulary.npy       visual words: k-means centres of the descriptors (float32)
+    words.npy            every keypoint's visual word (uint16)
 
-The local features depend only on the paintings, so a retrain rewrites only the small model files. Recognition
-has two steps (``recognise``): the gallery paintings nearest to what the model saw (cosine similarity of its
-features, a shortlist), then the geometric check of ``vision.local_features`` on each; the match with the most
-inliers above the threshold wins.
+All of it depends on the paintings only, not on the model: a retrain leaves the gallery as it is.
+Recognition has two steps (``recognise``), as image search does it: a shortlist by votes, then a geometric check.
+Each keypoint of the photo looks for its nearest gallery keypoint among those of its nearest visual word only (an
+inverted file: about 94 candidates instead of 380,000), and votes for that keypoint's painting when it passes the
+ratio test; the paintings with the most votes get the geometric check of
+``vision.local_features``, and the match with the most inliers above the threshold wins.
 """
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,13 +31,15 @@ import pandas as pd
 from PIL import Image
 
 from ..artists import normalise_name
-from ..vision.local_features import LocalFeatures, Match, photo_features, verified_match
+from ..vision.local_features import RATIO, LocalFeatures, Match, photo_features, verified_match
+from ..vision.visual_words import nearest_words
 
 GALLERY_FORMAT = 1
 log = logging.getLogger(__name__)
-SHORTLIST = 12  # gallery paintings checked per view of the photo
-GATE = 0.5  # cosine similarity below which no gallery painting is checked at all (a cheap "nothing alike")
-MIN_INLIERS = 14  # chosen on validation for precision first (benchmarks/quality/recognition.py)
+VOCABULARY = 4096  # visual words: about 94 gallery keypoints each
+VOTING_DIMENSIONS = 48  # principal axes of the descriptors that voting compares (the check uses all 128)
+SHORTLIST = 10  # gallery paintings checked geometrically per photo
+MIN_INLIERS = 12  # chosen on validation for precision first (benchmarks/quality/recognition.py: recognition_val.json)
 
 
 class GalleryError(Exception):
@@ -65,15 +70,10 @@ class Recognition:
         return f"**{self.title}** — {details}"
 
 
-def model_key(checksum: str) -> str:
-    """The part of a model's checksum that names its gallery files."""
-    return checksum[:12]
-
-
 class Gallery:
-    """A gallery folder, read lazily: the descriptors are memory-mapped, the shortlist is for one model."""
+    """A gallery folder, read lazily: the descriptors are memory-mapped; ``classes``: the model's artists."""
 
-    def __init__(self, folder: str | Path, model_checksum: str, classes: list[str] = ()):
+    def __init__(self, folder: str | Path, classes: list[str] = ()):
         self.folder = Path(folder)
         manifest = self.folder / "gallery.json"
         if not manifest.is_file():
@@ -81,21 +81,28 @@ class Gallery:
         self.manifest = json.loads(manifest.read_text())
         if self.manifest.get("format") != GALLERY_FORMAT:
             raise GalleryError(f"{self.folder}: unsupported gallery format {self.manifest.get('format')!r}")
-        key = model_key(model_checksum)
-        self._features_file = self.folder / f"features-{key}.npy"
-        self._projection_file = self.folder / f"projection-{key}.npz"
-        if not self._features_file.is_file() or not self._projection_file.is_file():
-            raise GalleryError(f"{self.folder} has no shortlist for model {key}: index it again with "
+        missing = [name for name in ("paintings.csv", "offsets.npy", "points.npy", "vocabulary.npy", "words.npy",
+                                     "voting_mean.npy", "voting_axes.npy",
+                                     *self.manifest.get("descriptor_files", [])) if not (self.folder / name).is_file()]
+        if missing:
+            raise GalleryError(f"{self.folder} is incomplete (no {', '.join(missing)}): index it again with "
                                "`painting-classifier gallery`")
         self.paintings = pd.read_csv(self.folder / "paintings.csv", keep_default_na=False, dtype=str)
         self.offsets = np.load(self.folder / "offsets.npy")
         self._known = {normalise_name(c) for c in classes}
         self.min_inliers = MIN_INLIERS
-        self.gate = GATE
         self.left_out = np.zeros(len(self.paintings), bool)  # paintings the shortlist never proposes
+        self._loading = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.paintings)
+
+    def load(self) -> "Gallery":
+        """Read what recognition needs now (the inverted file, the memory maps), not at the first photo; once, also
+        when a photo arrives while another thread loads it."""
+        with self._loading:
+            _ = self._inverted_file, self._points, self._descriptors
+        return self
 
     @cached_property
     def _points(self) -> np.ndarray:
@@ -111,12 +118,6 @@ class Gallery:
             start += len(array)
         return chunks
 
-    @cached_property
-    def _shortlist_data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        projection = np.load(self._projection_file)
-        return (np.load(self._features_file).astype(np.float32), projection["mean"].astype(np.float32),
-                projection["components"].astype(np.float32))
-
     def local_features(self, index: int) -> LocalFeatures:
         """The stored keypoints of gallery painting ``index``."""
         start, stop = int(self.offsets[index]), int(self.offsets[index + 1])
@@ -124,54 +125,76 @@ class Gallery:
         points = np.asarray(self._points[start:stop], np.float32) / 65535
         return LocalFeatures(points, np.asarray(chunk[start - first:stop - first]), (1, 1))
 
-    def project(self, features: np.ndarray) -> np.ndarray:
-        """Model features (M, F) -> unit vectors in the shortlist's space (M, D)."""
-        _, mean, components = self._shortlist_data
-        vectors = (np.asarray(features, np.float32) - mean) @ components
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    @cached_property
+    def _inverted_file(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(the words, where each word's keypoints start, the keypoints' paintings and their descriptors on the
+        descriptors' first ``VOTING_DIMENSIONS`` principal axes (float16), both sorted by word, the axes, the mean):
+        37 MB in memory for the shipped gallery, read one descriptors file at a time."""
+        vocabulary = np.load(self.folder / "vocabulary.npy").astype(np.float32)
+        words = np.load(self.folder / "words.npy").astype(np.int64)
+        mean, axes = np.load(self.folder / "voting_mean.npy"), np.load(self.folder / "voting_axes.npy")
+        order = np.argsort(words, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(words, minlength=len(vocabulary)))])
+        painting = np.repeat(np.arange(len(self.paintings)), np.diff(self.offsets))[order]
+        projected = np.concatenate([((np.load(self.folder / name).astype(np.float32) - mean) @ axes).astype(np.float16)
+                                    for name in self.manifest["descriptor_files"]])[order]
+        return vocabulary, starts, painting, projected, axes, mean
 
-    def shortlist(self, features: np.ndarray, size: int = SHORTLIST, gated: bool = True) -> list[int]:
-        """The gallery paintings most like any of the views (model features, M x F), most alike first: the ``size``
-        nearest to each view, at most ``2 * size`` in all. With ``gated``, none when even the nearest is less alike
-        than ``gate``."""
-        vectors, _, _ = self._shortlist_data
-        similarity = np.where(self.left_out, -np.inf, self.project(features) @ vectors.T)
-        nearest = {int(i) for row in similarity for i in np.argsort(-row)[:size]}
-        best = similarity.max(axis=0)
-        order = sorted(nearest, key=lambda i: -best[i])[: 2 * size]
-        return [i for i in order if best[i] >= self.gate] if gated else order
+    def votes(self, photo: LocalFeatures) -> np.ndarray:
+        """Per gallery painting, how many of the photo's keypoints find their nearest gallery keypoint in it (among
+        those of their nearest visual word) clearly nearer than the next (Lowe's ratio, on the principal axes)."""
+        vocabulary, starts, painting, projected, axes, mean = self._inverted_file
+        query = photo.descriptors.astype(np.float32)
+        words = nearest_words(query, vocabulary).astype(np.int64)
+        lengths = starts[words + 1] - starts[words]
+        asker = np.repeat(np.arange(len(query)), lengths)  # in order: each photo keypoint's candidates lie together
+        if not len(asker):
+            return np.zeros(len(self.paintings), np.int64)
+        candidate = np.repeat(starts[words] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        difference = projected[candidate].astype(np.float32) - ((query - mean) @ axes)[asker]
+        distance = np.einsum("ij,ij->i", difference, difference)
+        first = np.flatnonzero(np.r_[True, asker[1:] != asker[:-1]])
+        nearest = np.minimum.reduceat(distance, first)
+        is_nearest = distance == np.repeat(nearest, np.diff(np.r_[first, len(distance)]))
+        ties = np.add.reduceat(is_nearest, first) > 1
+        second = np.where(ties, nearest, np.minimum.reduceat(np.where(is_nearest, np.inf, distance), first))
+        winner = candidate[np.flatnonzero(is_nearest)[np.searchsorted(np.flatnonzero(is_nearest), first)]]
+        passes = nearest < (RATIO ** 2) * second
+        return np.bincount(painting[winner[passes]], minlength=len(self.paintings))
+
+    def shortlist(self, photo: LocalFeatures, size: int = SHORTLIST) -> list[int]:
+        """The ``size`` gallery paintings with the most votes from the photo's keypoints, most first."""
+        if not len(photo.descriptors):
+            return []
+        self.load()
+        votes = np.where(self.left_out, 0, self.votes(photo))
+        return [int(i) for i in np.argsort(-votes, kind="stable")[:size] if votes[i] > 0]
 
     def recognition(self, index: int, match: Match) -> Recognition:
         row = self.paintings.iloc[index]
         return Recognition(index, row["artist"], row["title"], row["year"], row["museum"],
                            normalise_name(row["artist"]) in self._known, match.inliers, match.outline)
 
-    def best_match(self, photo: Image.Image, features: np.ndarray, min_inliers: int,
-                   gated: bool = True) -> tuple[int, Match] | None:
+    def best_match(self, photo: Image.Image, min_inliers: int) -> tuple[int, Match] | None:
         """(gallery row, match) of the shortlisted painting with the most inliers, at least ``min_inliers``."""
-        candidates = self.shortlist(features, gated=gated)
-        if not candidates:
-            return None
         seen = photo_features(photo)
-        matches = [(i, verified_match(seen, self.local_features(i), min_inliers)) for i in candidates]
+        matches = [(i, verified_match(seen, self.local_features(i), min_inliers)) for i in self.shortlist(seen)]
         return max(((i, m) for i, m in matches if m is not None), key=lambda pair: pair[1].inliers, default=None)
 
-    def recognise(self, photo: Image.Image, features: np.ndarray, gated: bool = True) -> Recognition | None:
-        """The gallery painting shown in ``photo``, verified by its keypoints, or None. ``features``: the model's
-        features of the views of the photo it looked at (the shortlist). ``gated``: check nothing when no gallery
-        painting is even roughly alike (for a picture that is all painting, whose features are close to its own)."""
-        best = self.best_match(photo, features, self.min_inliers, gated)
+    def recognise(self, photo: Image.Image) -> Recognition | None:
+        """The gallery painting shown in ``photo``, verified by its keypoints, or None."""
+        best = self.best_match(photo, self.min_inliers)
         return None if best is None else self.recognition(*best)
 
 
 def bundle_gallery(bundle) -> Gallery | None:
-    """The gallery a bundle names (manifest ``gallery.relative_folder``), for its model; None where it names none.
-    A gallery that is missing or made for another model is left out with a warning: the style answer stands."""
+    """The gallery a bundle names (manifest ``gallery.relative_folder``); None where it names none. A gallery that
+    is missing or incomplete is left out with a warning: the style answer stands."""
     entry = bundle.manifest.get("gallery")
     if not entry:
         return None
     try:
-        return Gallery(bundle.path / entry["relative_folder"], bundle.checksum, bundle.classes)
+        return Gallery(bundle.path / entry["relative_folder"], bundle.classes)
     except GalleryError as error:
         log.warning("%s; paintings are not recognised", error)
         return None

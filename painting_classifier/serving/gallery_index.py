@@ -6,8 +6,8 @@ title`` (and optionally ``year``, ``museum``). ``--titles`` adds a catalogue of 
 folders' parent, title, year, museum), as ``famous-paintings/titles.csv`` has. A title is kept only where it is
 words, not a number or an id.
 
-Everything about the paintings is written the same, byte for byte, every time (the keypoints depend on the
-paintings only); the shortlist files depend on the model and are named by its checksum.
+Everything is written the same, byte for byte, every time for the same paintings (on one machine and library
+versions): nothing depends on the model, so a retrain does not touch the gallery.
 """
 from __future__ import annotations
 
@@ -24,15 +24,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ..artists import normalise_name
-from ..vision.images import IMAGE_SUFFIXES, load_rgb, resize_square
+from ..vision.images import IMAGE_SUFFIXES, load_rgb
 from ..vision.local_features import GALLERY_KEYPOINTS, GALLERY_SIDE, local_features
+from ..vision.visual_words import nearest_words, principal_axes, vocabulary_of
 from .cpus import usable_cpus
-from .gallery import GALLERY_FORMAT, model_key
-from .predict import Predictor
+from .gallery import GALLERY_FORMAT, VOCABULARY, VOTING_DIMENSIONS
 
 DESCRIPTOR_FILE_BYTES = 9_500_000  # each descriptors file stays under 10 MB
-SHORTLIST_DIMENSIONS = 128
-PCA_SAMPLE = 3000  # paintings the shortlist's projection is fitted on (every n-th)
 COLUMNS = ["file", "source", "artist", "title", "year", "museum", "sha1"]
 
 
@@ -162,26 +160,6 @@ def index_folders(folders: list[Path], titles: Path | None = None, progress: boo
     return Indexed(table, skipped, len(rows) - len(kept) - len(skipped)), features
 
 
-def model_features(predictor: Predictor, paths: list[Path], progress: bool = True, batch: int = 16) -> np.ndarray:
-    """The model's features (what the scope score reads) of every painting file, whole."""
-    rows = []
-    for start in tqdm(range(0, len(paths), batch), desc="Model features", unit="batch", disable=not progress):
-        pixels = np.stack([resize_square(load_rgb(p, min_side=predictor.input_size), predictor.input_size)
-                           for p in paths[start:start + batch]])
-        rows.append(predictor.features_of(pixels))
-    return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
-
-
-def shortlist_projection(features: np.ndarray, dimensions: int = SHORTLIST_DIMENSIONS) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, components F x D): standardised features' principal axes, fitted on every n-th painting."""
-    sample = features[:: max(1, len(features) // PCA_SAMPLE)].astype(np.float64)
-    mean, spread = sample.mean(axis=0), sample.std(axis=0)
-    scale = np.maximum(spread, 0.01 * (np.median(spread[spread > 0]) if (spread > 0).any() else 1.0))  # constant ones
-    _, _, axes = np.linalg.svd((sample - mean) / scale, full_matrices=False)
-    components = (axes[:dimensions].T / scale[:, None]).astype(np.float32)
-    return mean.astype(np.float32), components
-
-
 def _write_local(out: Path, indexed: Indexed, features: list) -> list[str]:
     """paintings.csv, offsets, points and descriptor files; returns the descriptor files' names."""
     indexed.paintings.to_csv(out / "paintings.csv", index=False, lineterminator="\n")
@@ -200,39 +178,28 @@ def _write_local(out: Path, indexed: Indexed, features: list) -> list[str]:
             size += found.descriptors.nbytes
     for stale in set(p.name for p in out.glob("descriptors-*.npy")) - set(names):
         (out / stale).unlink()
+    descriptors = np.concatenate([f.descriptors for f in features]) if features else np.zeros((0, 128), np.uint8)
+    vocabulary = vocabulary_of(descriptors, VOCABULARY)
+    np.save(out / "vocabulary.npy", vocabulary)
+    np.save(out / "words.npy", nearest_words(descriptors, vocabulary))
+    mean, axes = principal_axes(descriptors, VOTING_DIMENSIONS)
+    np.save(out / "voting_mean.npy", mean)
+    np.save(out / "voting_axes.npy", axes)
     return names
 
 
-def write_shortlist(out: Path, predictor: Predictor, progress: bool = True) -> None:
-    """The model-dependent files of a gallery already indexed: its features, projected, and the projection."""
-    table = pd.read_csv(out / "paintings.csv", keep_default_na=False, dtype=str)
-    manifest = json.loads((out / "gallery.json").read_text())
-    folders = {Path(f).name: out / f for f in manifest["folders"]}
-    features = model_features(predictor, [folders[s] / f for s, f in zip(table["source"], table["file"])], progress)
-    mean, components = shortlist_projection(features)
-    vectors = (features - mean) @ components
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    key = model_key(predictor.bundle.checksum)
-    for stale in [*out.glob("features-*.npy"), *out.glob("projection-*.npz")]:
-        stale.unlink()
-    np.save(out / f"features-{key}.npy", vectors.astype(np.float16))
-    np.savez(out / f"projection-{key}.npz", mean=mean, components=components)
-
-
-def build_gallery(folders: list[Path], out: Path, predictor: Predictor, titles: Path | None = None,
-                  progress: bool = True) -> Indexed:
-    """Index ``folders`` into the gallery folder ``out`` for ``predictor``'s model."""
+def build_gallery(folders: list[Path], out: Path, titles: Path | None = None, progress: bool = True) -> Indexed:
+    """Index the paintings of ``folders`` into the gallery folder ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     indexed, features = index_folders([Path(f) for f in folders], titles, progress)
     if indexed.paintings.empty:
         raise ValueError("no readable paintings in " + ", ".join(map(str, folders)))
     descriptor_files = _write_local(out, indexed, features)
-    manifest = {"format": GALLERY_FORMAT, "side": GALLERY_SIDE, "keypoints": GALLERY_KEYPOINTS,
+    manifest = {"format": GALLERY_FORMAT, "side": GALLERY_SIDE, "keypoints": GALLERY_KEYPOINTS, "words": VOCABULARY,
                 "paintings": len(indexed.paintings), "descriptor_files": descriptor_files,
                 "folders": [Path(os.path.relpath(Path(f).resolve(), out.resolve())).as_posix() for f in folders]}
     (out / "gallery.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    write_shortlist(out, predictor, progress)
     return indexed
 
 

@@ -44,12 +44,10 @@ def certain(probabilities: np.ndarray, index: int) -> np.ndarray:
 def recognised(predictor, answer, top_k: int):
     """``answer`` (an ``Identification``) with the gallery painting verified in its image, if any."""
     located = answer.located
-    if located.image is None or answer.features is None:
+    if located.image is None:
         return answer
     photo = photo_to_check(located)
-    # a photo of a painting somewhere in it (found, or searched) is always checked; a picture that is all painting
-    # only when some gallery painting's features are close to its own
-    found = predictor.gallery.recognise(photo, answer.features, gated=answer.crop is None and answer.regions == 1)
+    found = predictor.gallery.recognise(photo)
     if found is None:
         return answer
     outline = found.outline * (located.image.width / photo.width)

@@ -8,6 +8,7 @@ are cached by file content, like the head's training features. Splits keep a gro
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +46,14 @@ def similar_pairs(vectors: np.ndarray, threshold: float) -> tuple[np.ndarray, np
     return (np.concatenate(rows), np.concatenate(cols)) if rows else (np.zeros(0, int), np.zeros(0, int))
 
 
-def group_ids(paintings: pd.DataFrame, vectors: np.ndarray, threshold: float) -> pd.Series:
-    """A group id per painting: the sha1 of the group's first painting (a lone painting keeps its own)."""
+def group_ids(paintings: pd.DataFrame, vectors: np.ndarray, threshold: float,
+              verified: tuple[np.ndarray, np.ndarray] | None = None) -> pd.Series:
+    """A group id per painting: the sha1 of the group's first painting (a lone painting keeps its own).
+    ``verified``: row pairs also to group, whatever their embeddings (``geometric_duplicates.pair_rows``)."""
     n = len(paintings)
     i, j = similar_pairs(vectors, threshold)
+    if verified is not None:
+        i, j = np.concatenate([i, verified[0]]), np.concatenate([j, verified[1]])
     first_of_file = paintings.groupby("sha1", sort=False).cumcount() == 0
     same_file = paintings["sha1"].map(dict(zip(paintings["sha1"][first_of_file], np.flatnonzero(first_of_file))))
     i = np.concatenate([i, np.arange(n)])
@@ -58,11 +63,21 @@ def group_ids(paintings: pd.DataFrame, vectors: np.ndarray, threshold: float) ->
     return pd.Series(paintings["sha1"].to_numpy()[first], index=paintings.index, name="group")
 
 
-def find_groups(dataset: Dataset, cache_dir: Path, threshold: float, progress: bool = True) -> pd.Series:
-    """Near-duplicate group of every painting of ``dataset`` (``group_ids`` of their embeddings)."""
+def find_groups(dataset: Dataset, cache_dir: Path, threshold: float, progress: bool = True,
+                geometric: bool = False) -> pd.Series:
+    """Near-duplicate group of every painting of ``dataset`` (``group_ids`` of their embeddings); with
+    ``geometric``, paintings verified in one another are grouped too (``geometric_duplicates.py``; the gallery
+    that needs is indexed under ``cache_dir/galleries``)."""
     paintings = dataset.paintings
     vectors = embeddings(dataset.files(paintings), paintings["sha1"], cache_dir, progress)
-    return group_ids(paintings, vectors, threshold)
+    verified = None
+    if geometric:
+        from .geometric_duplicates import copies_in, pair_rows
+
+        folders = list(dataset.sources.values())
+        key = hashlib.sha1("".join(sorted(paintings["sha1"])).encode()).hexdigest()[:16]
+        verified = pair_rows(paintings, copies_in(folders, Path(cache_dir) / "galleries" / key, progress))
+    return group_ids(paintings, vectors, threshold, verified)
 
 
 def groups_table(table: pd.DataFrame) -> pd.DataFrame:

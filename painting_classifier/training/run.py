@@ -279,7 +279,8 @@ def _prepare_split(dataset: Dataset, config: Config, state: Path, resume: bool, 
                             "resume with the same data or start a new run")
         return table
     if config.duplicate_similarity:
-        table["group"] = find_groups(dataset, cache, config.duplicate_similarity, progress)
+        table["group"] = find_groups(dataset, cache, config.duplicate_similarity, progress,
+                                     geometric=config.geometric_duplicates)
     else:
         table["group"] = table["sha1"]
     table["split"] = assign_splits(table, dataset.train_only, config.test_fraction, config.val_fraction,
@@ -457,11 +458,10 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
 
 
 def index_gallery(out: Path, folders: list, gallery: Path, titles, progress: bool) -> None:
-    """The bundle's gallery: every painting of ``folders``, indexed for the bundle's model and named in its
-    manifest. The keypoint files come out the same for the same paintings, so only the shortlist changes."""
+    """The bundle's gallery: every painting of ``folders``, indexed and named in its manifest. Its files depend on
+    the paintings only and come out the same for the same paintings, so a retrain leaves them as they were."""
     from ..serving.gallery_index import attach_gallery, build_gallery
-    from ..serving.predict import Predictor
 
-    indexed = build_gallery(folders, gallery, Predictor.from_bundle(out, gallery=None), titles, progress)
+    indexed = build_gallery(folders, gallery, titles, progress)
     attach_gallery(out, gallery)
     log.info(f"Gallery: {len(indexed.paintings)} paintings indexed in {gallery}")

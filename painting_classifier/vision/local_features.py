@@ -21,7 +21,6 @@ PHOTO_SIDE = 1024  # long side a photo's keypoints are found on
 PHOTO_KEYPOINTS = 2000
 RATIO = 0.8  # Lowe's ratio test: the nearest match must be clearly nearer than the second
 RANSAC_PIXELS = 0.012  # reprojection error allowed by RANSAC, as a share of the photo's long side
-MIN_INLIERS = 12  # default; the shipped threshold is chosen on validation (benchmarks/quality/recognition.py)
 
 
 @dataclass
@@ -78,7 +77,7 @@ def _plausible(outline: np.ndarray, photo_size: tuple[int, int]) -> bool:
     return area >= 0.002 * photo_size[0] * photo_size[1]
 
 
-def verified_match(photo: LocalFeatures, painting: LocalFeatures, min_inliers: int = MIN_INLIERS) -> Match | None:
+def verified_match(photo: LocalFeatures, painting: LocalFeatures, min_inliers: int) -> Match | None:
     """The painting found in the photo by a geometric check, or None: ratio-tested matches, then a RANSAC
     homography that at least ``min_inliers`` of them agree with and that maps the painting to a plausible
     outline."""

@@ -1,5 +1,6 @@
 """A real browser (Debian's Chromium via Playwright) uses `python app.py` like a visitor would."""
 import io
+import shutil
 import re
 import urllib.parse
 import urllib.request
@@ -265,3 +266,37 @@ def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroo
                 page.screenshot(path=str(tmp_path / f"failed-{i}.png"), full_page=True)
             print(log.read_text()[-3000:])
             raise
+
+
+def test_a_museum_photo_of_a_collection_painting_is_named_with_its_title_on_desktop_and_phone(tiny_bundle, tiny_quiz,
+                                                                                            tmp_path):
+    import numpy as np
+    from playwright.sync_api import expect
+
+    from painting_classifier import load_bundle
+    from painting_classifier.serving.gallery_index import attach_gallery, build_gallery
+    from painting_classifier.training.museum_scenes import museum_scene
+    from tests.serving.test_recognition import a_collection
+
+    artists = list(load_bundle(tiny_bundle).display_names[:2])
+    paintings = a_collection(tmp_path / "collection", artists, seed=6)
+    bundle = shutil.copytree(tiny_bundle, tmp_path / "bundle")
+    build_gallery([tmp_path / "collection"], tmp_path / "gallery", progress=False)
+    attach_gallery(bundle, tmp_path / "gallery")
+    photo = tmp_path / "museum.jpg"
+    museum_scene(paintings[1], np.random.default_rng(2)).photo.save(photo, quality=90)
+    with running_app(bundle, tiny_quiz, tmp_path) as (url, _), chromium() as browser:
+        for width, height in ((1280, 1000), (390, 844)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(url)
+            page.locator("input[type=file]").first.set_input_files(str(photo))
+            note = page.locator("#confidence-note")
+            expect(note).to_contain_text("Recognised", timeout=60_000)
+            expect(note.locator("strong", has_text="Harbour at dusk number 1")).to_have_count(1)
+            expect(page.locator("#prediction")).to_contain_text(artists[1])
+            expect(page.locator("#model-input img")).to_have_count(1)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            note.scroll_into_view_if_needed()
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"recognised-{width}.png"))
+            page.close()

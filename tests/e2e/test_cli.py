@@ -241,7 +241,6 @@ def test_gallery_indexes_a_collection_and_predict_names_its_paintings_on_every_s
     import shutil
 
     from painting_classifier import load_bundle
-    from painting_classifier.serving.gallery_index import attach_gallery
     from painting_classifier.training.museum_scenes import museum_scene
     from tests.serving.test_recognition import a_collection
 
@@ -257,7 +256,6 @@ def test_gallery_indexes_a_collection_and_predict_names_its_paintings_on_every_s
                   "--out", tmp_path / "gallery", "--no-progress")
     assert "3 paintings of 3 painters indexed (3 with a title)" in indexed.stdout
     assert "skipped" in indexed.stderr and "broken.jpg" in indexed.stderr
-    attach_gallery(bundle, tmp_path / "gallery")
     photo = tmp_path / "vermeer.jpg"
     museum_scene(paintings[2], np.random.default_rng(8)).photo.save(photo, quality=90)
     printed = run("-m", "painting_classifier", "predict", "--model", bundle, photo, "--top-k", "2").stdout

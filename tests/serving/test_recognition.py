@@ -10,7 +10,7 @@ from PIL import Image
 
 from painting_classifier import Predictor, load_bundle
 from painting_classifier.scope import NOT_ONE_OF_THE_ARTISTS
-from painting_classifier.serving.gallery import Gallery, GalleryError
+from painting_classifier.serving.gallery import MIN_INLIERS, Gallery, GalleryError
 from painting_classifier.serving.gallery_index import attach_gallery, build_gallery, title_of
 from painting_classifier.training.museum_scenes import museum_scene
 from painting_classifier.vision.local_features import local_features, photo_features, verified_match
@@ -33,12 +33,13 @@ def a_collection(folder, artists: list[str], seed: int = 0) -> list[Image.Image]
 
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory, tiny_bundle):
-    """A copy of the tiny bundle with a gallery of five paintings, one by a painter the model does not know."""
+    """A copy of the tiny bundle with a gallery of five paintings, one by a painter the model does not know (the
+    gallery does not depend on the model: indexing needs none)."""
     base = tmp_path_factory.mktemp("recognition")
     artists = list(load_bundle(tiny_bundle).display_names[:4]) + ["Frans Hals"]
     paintings = a_collection(base / "collection", artists)
     bundle = shutil.copytree(tiny_bundle, base / "bundle")
-    build_gallery([base / "collection"], base / "gallery", Predictor(load_bundle(bundle)), progress=False)
+    build_gallery([base / "collection"], base / "gallery", progress=False)
     attach_gallery(bundle, base / "gallery")
     return bundle, base, paintings, artists
 
@@ -51,13 +52,13 @@ def test_the_geometric_check_finds_the_painting_and_its_outline_in_a_museum_phot
     rng = np.random.default_rng(1)
     painting, other = a_detailed_painting(rng), a_detailed_painting(rng)
     scene = scene_of(painting, 2)
-    match = verified_match(photo_features(scene.photo), local_features(painting))
+    match = verified_match(photo_features(scene.photo), local_features(painting), MIN_INLIERS)
     assert match is not None and match.inliers >= 12
     left, top, right, bottom = scene.box
     found = match.outline
     assert np.abs(found[:, 0].min() - left) < 0.05 * scene.photo.width
     assert np.abs(found[:, 1].max() - bottom) < 0.05 * scene.photo.height
-    assert verified_match(photo_features(scene.photo), local_features(other)) is None
+    assert verified_match(photo_features(scene.photo), local_features(other), MIN_INLIERS) is None
 
 
 def test_a_photo_of_a_gallery_painting_is_recognised_with_its_title(collection):
@@ -84,21 +85,21 @@ def test_a_painter_outside_the_models_artists_is_named_and_kept_out_of_scope(col
 
 def test_indexing_again_writes_the_same_keypoint_files(collection, tiny_bundle):
     bundle, base, _, _ = collection
-    build_gallery([base / "collection"], base / "again", Predictor(load_bundle(bundle), warm_up=False), progress=False)
-    for name in ["paintings.csv", "offsets.npy", "points.npy", "gallery.json",
+    build_gallery([base / "collection"], base / "again", progress=False)
+    for name in ["paintings.csv", "offsets.npy", "points.npy", "gallery.json", "vocabulary.npy", "words.npy",
+                 "voting_mean.npy", "voting_axes.npy",
                  *json.loads((base / "gallery" / "gallery.json").read_text())["descriptor_files"]]:
         assert (base / "again" / name).read_bytes() == (base / "gallery" / name).read_bytes(), name
 
 
-def test_a_gallery_without_this_models_shortlist_is_left_out_and_the_style_answer_stands(collection, caplog):
+def test_an_incomplete_gallery_is_left_out_and_the_style_answer_stands(collection, caplog):
     bundle, base, paintings, _ = collection
-    stale = shutil.copytree(base / "gallery", base / "stale-gallery")
-    for shortlist in [*stale.glob("features-*.npy"), *stale.glob("projection-*.npz")]:
-        shortlist.unlink()
+    broken = shutil.copytree(base / "gallery", base / "broken-gallery")
+    (broken / "words.npy").unlink()
     other = shutil.copytree(bundle, base / "other-bundle")
-    attach_gallery(other, stale)
-    with pytest.raises(GalleryError, match="no shortlist for model"):
-        Gallery(stale, load_bundle(other).checksum)
+    attach_gallery(other, broken)
+    with pytest.raises(GalleryError, match="incomplete .no words.npy"):
+        Gallery(broken)
     with caplog.at_level("WARNING"):
         predictor = Predictor.from_bundle(other)
     assert predictor.gallery is None and "paintings are not recognised" in caplog.text

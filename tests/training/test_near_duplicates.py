@@ -65,3 +65,27 @@ def test_generated_near_duplicates_group_with_their_original(tmp_path):
         members = {path for path, group in copies.items() if group == by_name[original]}
         assert len(members) == 5, members  # the original and its four copies
     assert len({by_name[name] for name in ("cat", "cup", "painted0", "painted1", "painted2")}) == 5
+
+
+def test_a_detail_and_its_whole_are_verified_copies_and_share_a_group(tmp_path):
+    from painting_classifier.training.geometric_duplicates import copies_in, pair_rows
+    from painting_classifier.training.near_duplicates import group_ids
+    from tests.synthetic import a_detailed_painting
+
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "data"
+    (folder / "images" / "Claude_Monet").mkdir(parents=True)
+    whole = a_detailed_painting(rng, 600, 450)
+    paintings = {"Claude_Monet_1.jpg": whole, "Claude_Monet_2.jpg": whole.crop((150, 100, 500, 400)),
+                 "Claude_Monet_3.jpg": a_detailed_painting(rng, 600, 450)}
+    for name, painting in paintings.items():
+        painting.save(folder / "images" / "Claude_Monet" / name, quality=92)
+    copies = copies_in([folder], tmp_path / "work", progress=False)
+    assert len(copies) == 1 and {copies["path_a"][0], copies["path_b"][0]} == {
+        "images/Claude_Monet/Claude_Monet_1.jpg", "images/Claude_Monet/Claude_Monet_2.jpg"}
+    table = pd.DataFrame({"source": "data", "sha1": ["a", "b", "c"],
+                          "path": [f"images/Claude_Monet/Claude_Monet_{i}.jpg" for i in (1, 2, 3)]})
+    vectors = np.eye(3)  # no two alike to the embedding
+    assert group_ids(table, vectors, 0.8).nunique() == 3
+    groups = group_ids(table, vectors, 0.8, pair_rows(table, copies))
+    assert groups[0] == groups[1] != groups[2]

@@ -1,0 +1,73 @@
+"""Honest splits: which paintings of the shipped split are copies of one another (a detail and its whole, a
+squashed thumbnail) that the near-duplicate embedding missed, and which of them sit on both sides of the split?
+
+    python -m benchmarks.quality.verified_copies [--model assets/model] [--gallery assets/gallery]
+
+Every painting of the gallery is looked up among the others with the recognition's check
+(``training/geometric_duplicates.py``). Reported: the verified pairs among the bundle's paintings, how many of the
+bundle's near-duplicate groups they join (``Config.geometric_duplicates`` does so from the next retrain on), and
+every pair that joins a test painting to a training or validation one, to be looked at. Writes
+benchmarks/results/verified_copies.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
+from benchmarks.common.provenance import provenance
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from painting_classifier import load_bundle
+    from painting_classifier.serving.gallery import Gallery
+    from painting_classifier.training.geometric_duplicates import verified_pairs
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
+    parser.add_argument("--gallery", type=Path, default=SHIPPED_MODEL.parent / "gallery")
+    parser.add_argument("--json", type=Path, default=RESULTS / "verified_copies.json")
+    args = parser.parse_args(argv)
+
+    bundle = load_bundle(args.model)
+    gallery = Gallery(args.gallery)
+    folders = {name: bundle.data_folder(name) for name in bundle.data_names}
+    folders.update({Path(f).name: args.gallery / f for f in gallery.manifest["folders"]})
+    pairs = verified_pairs(gallery, folders)
+    where = gallery.paintings[["source", "file"]].to_numpy()
+    split = bundle.split.reset_index(drop=True)
+    row_of = {key: n for n, key in enumerate(zip(split["source"], split["path"]))}
+    found = [(row_of.get(tuple(where[a])), row_of.get(tuple(where[b])), int(n))
+             for a, b, n in zip(pairs["a"], pairs["b"], pairs["inliers"])]
+    found = [(a, b, n) for a, b, n in found if a is not None and b is not None]
+    parent = {g: g for g in split["group"]}
+
+    def root(group: str) -> str:
+        while parent[group] != group:
+            group = parent[group]
+        return group
+
+    joined = 0
+    for a, b, _ in found:
+        if root(split["group"][a]) != root(split["group"][b]):
+            parent[root(split["group"][a])] = root(split["group"][b])
+            joined += 1
+    crossing = [{"a": f"{split['source'][a]}/{split['path'][a]} ({split['split'][a]})",
+                 "b": f"{split['source'][b]}/{split['path'][b]} ({split['split'][b]})",
+                 "same_artist": bool(split["artist"][a] == split["artist"][b]), "inliers": n}
+                for a, b, n in found if (split["split"][a] == "test") != (split["split"][b] == "test")]
+    report = {**provenance(bundle.checksum, runs=1), "gallery_paintings": len(gallery),
+              "verified_pairs_in_gallery": len(pairs), "verified_pairs_in_split": len(found),
+              "merges": joined, "groups_before": int(split["group"].nunique()),
+              "groups_after": len({root(g) for g in split["group"]}),
+              "test_paintings_with_a_copy_in_train_or_val": len({c["a"] if "(test)" in c["a"] else c["b"]
+                                                                 for c in crossing}),
+              "pairs_across_the_test_split": crossing}
+    args.json.write_text(json.dumps(report, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k != "pairs_across_the_test_split"}, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()
