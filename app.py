@@ -33,6 +33,9 @@ def main(argv=None) -> int:
                         "classroom.sqlite3, or under $XDG_DATA_HOME)")
     parser.add_argument("--classroom-url", default=None, metavar="URL",
                         help="the address students open, when it is not this machine's (e.g. behind a proxy)")
+    parser.add_argument("--gallery", type=Path, action="append", default=[], metavar="DIR",
+                        help="also recognise the paintings of this folder, by any painters (images/<Artist_Name>/*.jpg, "
+                        "or a CSV of file, artist, title): indexed once, then kept in the cache; repeatable")
     parser.add_argument("--verbose", action="store_true", help="show native libraries' start-up logging")
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
@@ -46,7 +49,10 @@ def main(argv=None) -> int:
     from painting_classifier.cli import load_predictor
 
     try:
-        predictor = load_predictor(args.model, runtime=args.runtime)
+        predictor = load_predictor(args.model, runtime=args.runtime, collections=args.gallery)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except BundleError as exc:
         print(f"error: {exc}\nTrain one with: python train.py --recipe default --data DATA --out {args.model}",
               file=sys.stderr)

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="write path,artist,probability,top5,in_scope,scope_score,recognised,error per image (top5 joined "
                     "by '|'); unreadable images get an error and the run carries on")
     pr.add_argument("--batch-size", type=int, default=16, help="images per model call (default: %(default)s)")
+    pr.add_argument("--gallery", type=Path, action="append", default=[], metavar="DIR",
+                    help="also recognise the paintings of this folder (images/<Artist_Name>/*.jpg, or a CSV of file, "
+                    "artist, title); indexed once and cached; repeatable")
     pr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     ex = commands.add_parser("export", parents=[common], help="bring a bundle up to date: write its LiteRT model",
@@ -185,15 +188,19 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def load_predictor(model_dir: Path, runtime: str = "auto", **kwargs):
-    """The ``Predictor`` for a bundle on ``runtime``, with the bundle's gallery: the bundle's LiteRT model; with
-    ``keras``, or for a bundle without one, through ``training.keras_serving`` (needs requirements-train.txt)."""
+def load_predictor(model_dir: Path, runtime: str = "auto", collections: list[Path] = (), **kwargs):
+    """The ``Predictor`` for a bundle on ``runtime``, recognising the paintings of the bundle's gallery and of the
+    ``collections`` (folders, indexed once and cached): the bundle's LiteRT model; with ``keras``, or for a bundle
+    without one, through ``training.keras_serving`` (needs requirements-train.txt)."""
     from .bundle import load_bundle
-    from .serving.gallery import bundle_gallery
+    from .serving.collection import collection_gallery
+    from .serving.gallery import Galleries, bundle_gallery
     from .serving.predict import Predictor
 
     bundle = load_bundle(model_dir)
-    kwargs.setdefault("gallery", bundle_gallery(bundle))
+    galleries = [g for g in [bundle_gallery(bundle)] if g is not None]
+    galleries += [collection_gallery(folder, bundle.classes, progress=True) for folder in collections]
+    kwargs.setdefault("gallery", Galleries(galleries) if galleries else None)
     if runtime == "keras" or (bundle.litert_path is None and runtime in ("auto", "litert")):
         from .logs import import_tensorflow
 
@@ -207,7 +214,7 @@ def load_predictor(model_dir: Path, runtime: str = "auto", **kwargs):
 def cmd_predict(args) -> int:
     from .serving.batch_predict import image_files, predict_to_csv, print_predictions
 
-    predictor = load_predictor(args.model or SHIPPED_MODEL)
+    predictor = load_predictor(args.model or SHIPPED_MODEL, collections=args.gallery)
     files = image_files(args.images)
     if not files:
         print("error: no images found in " + ", ".join(map(str, args.images)), file=sys.stderr)

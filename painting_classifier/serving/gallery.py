@@ -198,3 +198,20 @@ def bundle_gallery(bundle) -> Gallery | None:
     except GalleryError as error:
         log.warning("%s; paintings are not recognised", error)
         return None
+
+
+class Galleries:
+    """Several galleries searched as one (the bundle's and a collection of one's own): the verified match with the
+    most inliers wins."""
+
+    def __init__(self, galleries: list[Gallery]):
+        self.galleries = list(galleries)
+
+    def load(self) -> "Galleries":
+        for gallery in self.galleries:
+            gallery.load()
+        return self
+
+    def recognise(self, photo: Image.Image) -> Recognition | None:
+        found = [match for match in (gallery.recognise(photo) for gallery in self.galleries) if match is not None]
+        return max(found, key=lambda match: match.inliers, default=None)

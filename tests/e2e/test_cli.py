@@ -44,6 +44,17 @@ def test_train_reports_progress_and_writes_a_bundle(trained):
     assert {"head.keras", "model.tflite", "manifest.json"} <= {f.name for f in (base / "model").iterdir()}
 
 
+def test_train_with_a_gallery_indexes_its_paintings_and_the_bundle_names_it(tmp_path):
+    from painting_classifier import Predictor
+
+    data = make_dataset(tmp_path / "data", per_artist=4, size=64)
+    result = run("train.py", "--data", data, "--out", tmp_path / "model", "--gallery", tmp_path / "gallery",
+                 *TINY)
+    assert "Gallery: 16 paintings indexed" in result.stdout
+    predictor = Predictor.from_bundle(tmp_path / "model")
+    assert len(predictor.gallery) == 16 and predictor.bundle.manifest["gallery"] == {"relative_folder": "../gallery"}
+
+
 def test_evaluate_on_unseen_paintings_and_on_the_test_split(trained, tmp_path):
     base, _, _ = trained
     unseen = make_dataset(tmp_path / "unseen", per_artist=5, size=64, seed=99, layout="flat")
@@ -97,7 +108,8 @@ def test_predict_a_folder_to_csv_carries_on_past_an_unreadable_file(trained, tmp
     result = run("-m", "painting_classifier", "predict", "--model", base / "model", "--csv", out, folder,
                  "--batch-size", "2")
     table = pd.read_csv(out, keep_default_na=False)
-    assert list(table.columns) == ["path", "artist", "probability", "top5", "in_scope", "scope_score", "error"]
+    assert list(table.columns) == ["path", "artist", "probability", "top5", "in_scope", "scope_score", "recognised",
+                                   "error"]
     assert len(table) == 4 and "Predicting" in result.stderr
     broken = table[table["path"].str.endswith("broken.jpg")].iloc[0]
     assert "not an image" in broken["error"] and broken["artist"] == broken["probability"] == ""
@@ -264,3 +276,25 @@ def test_gallery_indexes_a_collection_and_predict_names_its_paintings_on_every_s
     run("-m", "painting_classifier", "predict", "--model", bundle, "--csv", tmp_path / "out.csv", photo, "--no-progress")
     row = pd.read_csv(tmp_path / "out.csv").iloc[0]
     assert row["recognised"] == "Harbour at dusk number 2 — Johannes Vermeer" and not row["in_scope"]
+
+
+def test_predict_recognises_a_collection_of_ones_own_indexed_once_and_cached(tiny_bundle, tmp_path):
+    from painting_classifier.training.museum_scenes import museum_scene
+    from tests.serving.test_recognition import a_collection
+
+    paintings = a_collection(tmp_path / "my-vermeers", ["Johannes Vermeer", "Johannes Vermeer"], seed=9)
+    photo = tmp_path / "milkmaid.jpg"
+    museum_scene(paintings[1], np.random.default_rng(3)).photo.save(photo, quality=90)
+    cache = tmp_path / "cache"
+    env_run = lambda *args: subprocess.run([sys.executable, "-m", "painting_classifier", *map(str, args)], cwd=ROOT,
+                                           env={**os.environ, "PAINTING_CLASSIFIER_CACHE": str(cache)},
+                                           capture_output=True, text=True, timeout=600)
+    first = env_run("predict", "--model", tiny_bundle, "--gallery", tmp_path / "my-vermeers", photo)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.startswith("# recognised: Harbour at dusk number 1 — Johannes Vermeer")
+    indexed = list((cache / "galleries").iterdir())
+    assert len(indexed) == 1
+    again = env_run("predict", "--model", tiny_bundle, "--gallery", tmp_path / "my-vermeers", photo)
+    assert again.stdout == first.stdout and list((cache / "galleries").iterdir()) == indexed  # from the cache
+    missing = env_run("predict", "--model", tiny_bundle, "--gallery", tmp_path / "nowhere", photo)
+    assert missing.returncode == 2 and "nowhere is not a folder of paintings" in missing.stderr
