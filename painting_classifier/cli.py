@@ -68,6 +68,23 @@ def _add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def _add_gallery_command(commands, common: argparse.ArgumentParser) -> None:
+    """``gallery``: index folders of paintings to recognise."""
+    ga = commands.add_parser("gallery", parents=[common], help="index paintings to recognise in photos",
+                             description="Index folders of paintings as a gallery: their keypoints and visual words. "
+                             "A photo of one of them is then recognised by a geometric check, and named with its "
+                             "title where one is known.")
+    ga.add_argument("--data", required=True, type=Path, action="append", metavar="DIR",
+                    help="a folder of paintings: images/<Artist_Name>/*.jpg, or any folder with a CSV of file, "
+                    "artist, title (year and museum optional); repeatable")
+    ga.add_argument("--out", required=True, type=Path, help="the gallery folder to write")
+    ga.add_argument("--model", type=Path, help="also name the gallery in this bundle, whose predictor then "
+                    "recognises its paintings")
+    ga.add_argument("--titles", type=Path, help="a catalogue of famous works: file (relative to the folders' "
+                    "parent), title, year, museum")
+    ga.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="painting-classifier",
                                      description="Who painted this? Train, evaluate and use an artist classifier.")
@@ -115,19 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "instead of paths. Serving then needs no TensorFlow.")
     ex.add_argument("--model", required=True, type=Path, help="bundle directory (rewritten in place)")
 
-    ga = commands.add_parser("gallery", parents=[common], help="index paintings to recognise in photos",
-                             description="Index folders of paintings as a gallery: their keypoints and visual words. "
-                             "A photo of one of them is then recognised by a geometric check, and named with its "
-                             "title where one is known.")
-    ga.add_argument("--data", required=True, type=Path, action="append", metavar="DIR",
-                    help="a folder of paintings: images/<Artist_Name>/*.jpg, or any folder with a CSV of file, "
-                    "artist, title (year and museum optional); repeatable")
-    ga.add_argument("--out", required=True, type=Path, help="the gallery folder to write")
-    ga.add_argument("--model", type=Path, help="also name the gallery in this bundle, whose predictor then "
-                    "recognises its paintings")
-    ga.add_argument("--titles", type=Path, help="a catalogue of famous works: file (relative to the folders' "
-                    "parent), title, year, museum")
-    ga.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_gallery_command(commands, common)
 
     qz = commands.add_parser("quiz-images", parents=[common], help="make the app's quiz paintings from a bundle",
                              description="Write the quiz paintings (public domain: artists who died before "

@@ -73,6 +73,7 @@ def main() -> None:
     from painting_classifier.config import default_cache_dir
     from painting_classifier.serving.predict import Predictor
     from painting_classifier.training.features import AS_IS, MIRRORED, Variant, cached_features
+    from painting_classifier.training.keras_serving import model_for_serving
     from painting_classifier.training.models import feature_extractor
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,7 +97,7 @@ def main() -> None:
     train_labels = np.tile([label_of[a] for a in bundle.split.query("split == 'train'")["artist"]], len(variants))
     val, val_labels = features_of("val", AS_IS), np.array([label_of[a] for a in bundle.split.query("split == 'val'")["artist"]])
     catalogue = pd.read_csv(args.other / "images.csv").iloc[::2]  # the development half
-    predictor = Predictor(bundle, warm_up=False, runtime="keras")
+    predictor = Predictor(bundle, warm_up=False, model=model_for_serving(bundle, "keras"))
     other = extractor.predict(np.stack([predictor.prepare(args.other / f) for f in catalogue["file"]]).astype(np.float32),
                               batch_size=8, verbose=0)
     mean, scale = train.mean(axis=0), np.maximum(train.std(axis=0), 1e-2)

@@ -104,12 +104,13 @@ def main(argv: list[str] | None = None) -> dict:
     quiet_tensorflow()
     import_tensorflow()
     from painting_classifier import Predictor, load_bundle
+    from painting_classifier.training.keras_serving import model_for_serving
 
     bundle = load_bundle(args.model)
     test = bundle.split[bundle.split["split"] == "test"]
     display = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))
     labels = [display[a] for a in test["artist"]]
-    litert, keras_runtime = Predictor(bundle, runtime="litert"), Predictor(bundle, runtime="keras")
+    litert, keras_runtime = Predictor(bundle), Predictor(bundle, model=model_for_serving(bundle, "keras"))
     gradcam = GradCam(bundle)
     litert_found, keras_found, correlations, cam_ms, gradcam_ms = [], [], [], [], []
     for file in bundle.files(test, args.data_root):

@@ -2,20 +2,21 @@
 
 A gallery is a folder (``gallery_index.py`` writes one):
 
-    gallery.json         format, how the keypoints were found, the files and their sha256
+    gallery.json         format, how the keypoints were found, the folders indexed (relative), the descriptor files
     paintings.csv        per painting: file, source (data folder), artist, title, year, museum, sha1
     offsets.npy          where each painting's keypoints start (int64, one more than paintings)
     points.npy           every keypoint's place, as shares of its painting's width and height (uint16, 1 = 65535)
     descriptors-NN.npy   their SIFT descriptors (uint8), in files under 10 MB
     vocabulary.npy       visual words: k-means centres of the descriptors (float32)
     words.npy            every keypoint's visual word (uint16)
+    voting_mean.npy, voting_axes.npy   the descriptors' principal axes that the votes compare them on
 
 All of it depends on the paintings only, not on the model: a retrain leaves the gallery as it is.
 Recognition has two steps (``recognise``), as image search does it: a shortlist by votes, then a geometric check.
 Each keypoint of the photo looks for its nearest gallery keypoint among those of its nearest visual word only (an
 inverted file: about 94 candidates instead of 380,000), and votes for that keypoint's painting when it passes the
-ratio test; the paintings with the most votes get the geometric check of
-``vision.local_features``, and the match with the most inliers above the threshold wins.
+ratio test; the paintings with the most votes get the geometric check of ``vision.local_features``, and the match
+with the most inliers above the threshold wins.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ MIN_INLIERS = 12  # chosen on validation for precision first (benchmarks/quality
 
 
 class GalleryError(Exception):
-    """A gallery folder that is missing, incomplete or made for another model."""
+    """A gallery folder that is missing or incomplete."""
 
 
 @dataclass
