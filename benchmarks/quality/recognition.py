@@ -34,6 +34,7 @@ import pandas as pd
 
 from benchmarks.common.museum_dev import DEV
 from benchmarks.common.paths import DATA, RESULTS, SHIPPED_MODEL
+from benchmarks.common.bundle_figures import publish
 from benchmarks.common.provenance import provenance
 
 FLOOR = 8  # inliers recorded below any threshold worth choosing
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scenes", type=int, default=60)
     parser.add_argument("--not-the-50", type=Path, default=DATA / "not-the-50")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--publish", action="store_true",
+                        help="also record the results in the bundle's measured.json (the About tab's figures)")
     args = parser.parse_args(argv)
 
     bundle = load_bundle(args.model)
@@ -190,6 +193,8 @@ def main(argv: list[str] | None = None) -> dict:
               "sweep": sweep}
     out = args.json or RESULTS / f"recognition_{args.split}.json"
     out.write_text(json.dumps(report, indent=1, default=str))
+    if args.publish:
+        publish(args.model, f"recognition_{args.split}", json.loads(out.read_text()))
     print(json.dumps({k: v for k, v in report.items() if k != "sweep"}, indent=1, default=str))
     return report
 

@@ -241,6 +241,23 @@ def museum_section(results: dict, bundle: Bundle) -> str:
             f"scenes, {scenes['top1']:.0%}. " + _box_advice(results.get("museum_photos_dev_at_hand_boxes")))
 
 
+def recognition_section(results: dict, bundle: Bundle) -> str:
+    """``benchmarks/quality/recognition.py``'s test figures, when they were measured on this bundle's model."""
+    if results.get("model_sha256") != bundle.checksum or "museum_photos_dev" not in results:
+        return ""
+    photos, scenes = results["museum_photos_dev"], results["members"]
+    wrong = len(results["non_members"]["another_painter"])
+    return (f"**Recognising a painting** (`benchmarks/quality/recognition.py`): a photo of one of the "
+            f"{results['gallery']['paintings']:,} paintings in the app's gallery is recognised by its keypoints, as a "
+            f"museum guide app does, and named with its title where it is known. Of {photos['n']} real visitors' "
+            f"photos it recognised {photos['recognised']} ({photos['wrong']} wrong), and of {scenes['n']} synthetic "
+            f"museum photos of test paintings {scenes['recognised']}; "
+            + ("no test painting left out of the gallery was" if not wrong else f"{wrong} test paintings left out of "
+               "the gallery were") + " taken for another painter's painting. With recognition the app names the painter of "
+            f"{photos['painter']['with_recognition']['top1']:.0%} of those real photos "
+            f"({photos['painter']['without']['top1']:.0%} without).")
+
+
 def _box_advice(boxed: dict | None) -> str:
     """The advice to draw a box around the painting, with what it did for the real photos when measured."""
     if not boxed:
@@ -263,6 +280,7 @@ def model_card(bundle: Bundle, runtime: str) -> str:
     sections = [_data_section(bundle), _model_section(bundle, runtime), _metrics_section(bundle),
                 real_world_section(results.get("real_world", {}), bundle),
                 museum_section(results.get("museum_photos_val", {}), bundle),
+                recognition_section(results.get("recognition_test", {}), bundle),
                 scope_section(results.get("scope", {}), bundle),
                 _limits_section(bundle), footer]
     sections = [section for section in sections if section]

@@ -104,3 +104,19 @@ def test_scope_benchmark_runs_end_to_end(tiny_bundle, tmp_path):
     assert photos["n"] == 3 and photos["rejected"] == photos["said_not_a_painting"] == 1.0  # blank pictures
     assert others["n"] == 2 and 0 <= others["rejected"] <= 1 and 0 <= others["auroc"] <= 1
     assert json.loads(out.read_text()) == report
+
+
+def test_about_tab_says_how_often_paintings_are_recognised_when_measured_on_its_model(tiny_bundle):
+    from painting_classifier import load_bundle
+    from painting_classifier.app.cards import model_card
+
+    bundle = load_bundle(tiny_bundle)
+    recognition = {"model_sha256": bundle.checksum, "gallery": {"paintings": 6013},
+                   "museum_photos_dev": {"n": 15, "recognised": 7, "wrong": 0,
+                                         "painter": {"with_recognition": {"top1": 0.733}, "without": {"top1": 0.4}}},
+                   "members": {"n": 60, "recognised": 58}, "non_members": {"another_painter": []}}
+    card = model_card(measured(bundle, {"recognition_test": recognition}), "litert")
+    assert "one of the 6,013 paintings in the app's gallery" in card and "recognised 7 (0 wrong)" in card
+    assert "names the painter of 73% of those real photos (40% without)" in card
+    other = {**recognition, "model_sha256": "another"}
+    assert "Recognising a painting" not in model_card(measured(bundle, {"recognition_test": other}), "litert")
