@@ -1,10 +1,11 @@
-"""Identifying a painting: decode -> find the painting -> model -> scope score.
+"""Identifying a painting: decode -> find the painting -> model -> scope score -> recognition.
 
 An upload is decoded at a reduced scale that still covers the model's input, the painting is cut out of any
 frame and wall around it (``crop.py``; a large photo is decoded again when the painting in it needs more
 pixels), then squashed to the model's input. One forward pass of the bundle's LiteRT model
 (``runtime.py``) gives the probabilities, the features the scope score judges (``scope.py``) and the map
-of where the model looked (``explain.py``). No TensorFlow.
+of where the model looked (``explain.py``). A photo in which the painting is not plainly found is searched
+(``finder.py``), and with a gallery the painting itself may be recognised (``recognition.py``). No TensorFlow.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from ..vision.explain import explanation_map
 from ..vision.finder import TEMPERATURE, candidate_crops, combined_probabilities
 from ..vision.images import load_rgb, resize_square, stored_size
 from .cpus import usable_cpus
-from .gallery import Gallery, Recognition, bundle_gallery
+from .gallery import Galleries, Gallery, Recognition, bundle_gallery
 from .recognition import recognised
 from .runtime import ModelOutputs, litert_model
 
@@ -104,7 +105,7 @@ class Predictor:
     """
 
     def __init__(self, bundle: Bundle, tta: bool | None = None, warm_up: bool = True, model=None, find: bool = True,
-                 gallery: Gallery | None = None):
+                 gallery: Gallery | Galleries | None = None):
         self.bundle = bundle
         self.input_size = bundle.input_size
         self.tta = bundle.config.tta if tta is None else tta
