@@ -8,10 +8,12 @@ old ones.
 """
 from __future__ import annotations
 
+import html
 import os
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,18 +41,45 @@ def default_database() -> Path:
     return base / "painting_classifier" / "classroom.sqlite3"
 
 
+# joiners inside an emoji: zero-width joiner, variation selectors, skin tones, flag tags (not characters of their own)
+_JOINING = {0x200D, *range(0xFE00, 0xFE10), *range(0x1F3FB, 0x1F400), *range(0xE0020, 0xE0080)}
+
+
+def visible_length(name: str) -> int:
+    """Characters as a reader counts them: an accent, an emoji's skin tone or a flag's parts add none."""
+    count, joined, half_flag = 0, False, False
+    for char in name:
+        code = ord(char)
+        if code in _JOINING or unicodedata.category(char) in ("Mn", "Me"):
+            joined = code == 0x200D
+            continue
+        regional = 0x1F1E6 <= code <= 0x1F1FF  # two regional indicators make one flag
+        if not joined and not (regional and half_flag):
+            count += 1
+        half_flag = regional and not half_flag
+        joined = False
+    return count
+
+
 def valid_nickname(text) -> str:
-    """The nickname as it will be shown: 1-20 printable characters, spaces at the ends trimmed, no HTML."""
-    name = " ".join(str(text or "").split())
+    """The nickname as it will be stored: 1-20 characters as a reader counts them (accents and emoji welcome),
+    spaces collapsed, no control characters. Markup is kept as typed and shown as text (``shown_nickname``)."""
+    name = " ".join(unicodedata.normalize("NFC", str(text or "")).split())
     if not name:
         raise ClassroomError("Type a nickname first (1 to 20 characters).")
-    if len(name) > MAX_NICKNAME:
-        raise ClassroomError(f"A nickname has at most {MAX_NICKNAME} characters; this one has {len(name)}.")
-    if not name.isprintable():
-        raise ClassroomError("A nickname may only have printable characters.")
-    if any(c in name for c in "<>&\"'`\\"):
-        raise ClassroomError("A nickname may not contain < > & \" ' ` or \\ (no HTML, please).")
+    length = visible_length(name)
+    if length > MAX_NICKNAME:
+        raise ClassroomError(f"A nickname has at most {MAX_NICKNAME} characters; this one has {length}.")
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") or
+           (unicodedata.category(c) == "Cf" and ord(c) not in _JOINING) for c in name):
+        raise ClassroomError("A nickname may only have letters, digits, signs and emoji (no control characters).")
     return name
+
+
+def shown_nickname(name: str) -> str:
+    """A nickname to put in Markdown: its markup shown as the characters typed, not obeyed."""
+    escaped = html.escape(name, quote=True)
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|~" else c for c in escaped)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,17 @@ Endpoints: ``/class_join`` (nickname; the session then plays the class's ten pai
 from __future__ import annotations
 
 import io
+import logging
 import socket
 
 import gradio as gr
 import pandas as pd
 
-from .classroom import Board, ClassroomError, Player, RateLimit, Standing, standing
+from .classroom import Board, ClassroomError, Player, RateLimit, Standing, shown_nickname, standing
 from .quiz import Quiz
 from .served_files import ServedImages
+
+log = logging.getLogger(__name__)
 
 BOARD_EVERY = 2.0  # seconds between refreshes of the teacher's board while the Class tab is open
 QUIZ_VIEW = "quiz"  # ?view=quiz in the join link opens the Quiz tab
@@ -81,7 +84,8 @@ class Classroom:
             self.joins.check(_session(request))
             player = self.board.join(nickname)
         except ClassroomError as exc:
-            raise gr.Error(str(exc), title="Can't join") from None
+            log.warning("a join was refused: %s", exc)  # one line, not a traceback per refusal
+            raise gr.Error(str(exc), title="Can't join", print_exception=False) from None
         game = self.quiz.new_game(seed=player.class_id)  # the same paintings in the same order for the class
         return {"id": player.id, "class_id": player.class_id, "nickname": player.nickname}, game
 
@@ -92,10 +96,10 @@ class Classroom:
             self.answers.check(_session(request))
             self.board.record(Player(**player), game["round"], question.file.name, chosen, right)
         except ClassroomError as exc:
-            raise gr.Error(str(exc), title="Answer not counted") from None
+            raise gr.Error(str(exc), title="Answer not counted", print_exception=False) from None
         rows = self.board.answers(player["class_id"], game["round"])
         return (f"\n\n**Your class so far:** {sum(r[4] for r in rows)} of {len(rows)} right on this painting "
-                f"(you are {player['nickname']}).")
+                f"(you are {shown_nickname(player['nickname'])}).")
 
     # --- the teacher ------------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import gradio as gr
 import pandas as pd
 
 from .cards import first_sentence
+from .classroom import shown_nickname
 from .quiz import Quiz
 from .served_files import ServedImages
 
@@ -56,7 +57,7 @@ class QuizEvents:
         """Classroom mode: join with a nickname, then the class's first painting."""
         player, game = self.classroom.join(nickname, request)
         return (player, gr.update(visible=False), gr.update(visible=True),
-                f"You play as **{player['nickname']}**.", *self.show(game))
+                f"You play as **{shown_nickname(player['nickname'])}**.", *self.show(game))
 
     def info(self, state: dict, **more) -> dict:
         """The "Quiz round" output: where the game is, the four names, the score (and more once answered)."""
@@ -76,11 +77,13 @@ class QuizEvents:
     def answer(self, state: dict | None, chosen: str | None, player: dict | None = None,
                request: gr.Request | None = None):
         if state is None:
-            raise gr.Error("Join the class first." if self.classroom else "Press New game to start.")
+            raise gr.Error("Join the class first." if self.classroom else "Press New game to start.",
+                           print_exception=False)
         if state["answered"]:
-            raise gr.Error("You have answered this one: press Next painting.", title="Already answered")
+            raise gr.Error("You have answered this one: press Next painting.", title="Already answered",
+                           print_exception=False)
         if not chosen:
-            raise gr.Error("Pick one of the four names first.", title="No answer yet")
+            raise gr.Error("Pick one of the four names first.", title="No answer yet", print_exception=False)
         class_line = ""
         if self.classroom is not None:  # counted on the board first: an answer the board refuses is not scored
             question, _ = self.quiz.question(state)
@@ -95,12 +98,12 @@ class QuizEvents:
     def next_painting(self, state: dict | None):
         if state is None:
             if self.classroom is not None:
-                raise gr.Error("Join the class first.", title="Not joined")
+                raise gr.Error("Join the class first.", title="Not joined", print_exception=False)
             return self.new_game()
         if not state["answered"]:
-            raise gr.Error("Answer this one first.", title="No answer yet")
+            raise gr.Error("Answer this one first.", title="No answer yet", print_exception=False)
         if self.quiz.is_over(state):
-            raise gr.Error("That was the last painting: press New game.", title="Game over")
+            raise gr.Error("That was the last painting: press New game.", title="Game over", print_exception=False)
         return self.show(self.quiz.next_round(state))
 
 
@@ -117,7 +120,7 @@ def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load,
                                             "the class board." if classroom else ""))
     game, player = gr.State(None), gr.State(None)
     with gr.Group(visible=classroom is not None, elem_id="class-join") as join_box:
-        nickname = gr.Textbox(label="Your nickname (1 to 20 characters)", max_length=40, elem_id="class-nickname")
+        nickname = gr.Textbox(label="Your nickname (1 to 20 characters)", elem_id="class-nickname")
         join_button = gr.Button("Join the class", variant="primary", elem_id="class-join-button")
     joined = gr.Markdown(elem_id="class-joined")
     with gr.Row(visible=classroom is None) as game_area:

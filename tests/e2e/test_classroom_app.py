@@ -33,17 +33,19 @@ def test_a_student_cannot_answer_before_joining_nor_flood_joins(tiny_bundle, tin
     from gradio_client.exceptions import AppError
 
     with running_app(tiny_bundle, tiny_quiz, tmp_path, "--classroom", "--classroom-db",
-                     str(tmp_path / "b.sqlite3")) as (url, _):
+                     str(tmp_path / "b.sqlite3")) as (url, log):
         student = Client(url, verbose=False)
         with pytest.raises(AppError, match="Join the class first"):
             student.predict(api_name="/quiz_next")
-        with pytest.raises(AppError, match="no HTML"):
-            student.predict("<script>", api_name="/class_join")
+        with pytest.raises(AppError, match="no control characters"):
+            student.predict("bell\u0007", api_name="/class_join")
         for n in range(4):
             student.predict(f"flood {n}", api_name="/class_join")
         with pytest.raises(AppError, match="Too many joins from this page"):
             student.predict("flood 5", api_name="/class_join")
         assert len(Client(url, verbose=False).predict(api_name="/class_board")["players"]) == 4
+        said = log.read_text()
+        assert said.count("a join was refused") == 2 and "Traceback" not in said  # one line per refusal
 
 
 def test_without_classroom_there_is_no_nickname_and_nothing_is_stored(tiny_bundle, tiny_quiz, tmp_path):
