@@ -32,7 +32,7 @@ import pandas as pd
 from PIL import Image
 
 from ..artists import normalise_name
-from ..vision.local_features import RATIO, LocalFeatures, Match, photo_features, verified_match
+from ..vision.local_features import RATIO, LocalFeatures, Match, verified_match
 from ..vision.visual_words import nearest_words
 
 GALLERY_FORMAT = 1
@@ -176,15 +176,14 @@ class Gallery:
         return Recognition(index, row["artist"], row["title"], row["year"], row["museum"],
                            normalise_name(row["artist"]) in self._known, match.inliers, match.outline)
 
-    def best_match(self, photo: Image.Image, min_inliers: int) -> tuple[int, Match] | None:
-        """(gallery row, match) of the shortlisted painting with the most inliers, at least ``min_inliers``."""
-        seen = photo_features(photo)
-        matches = [(i, verified_match(seen, self.local_features(i), min_inliers)) for i in self.shortlist(seen)]
-        return max(((i, m) for i, m in matches if m is not None), key=lambda pair: pair[1].inliers, default=None)
+    def verified(self, seen: LocalFeatures, min_inliers: int, size: int = SHORTLIST) -> list[tuple[int, Match]]:
+        """(gallery row, match) of every shortlisted painting verified in a photo's keypoints ``seen``."""
+        matches = [(i, verified_match(seen, self.local_features(i), min_inliers)) for i in self.shortlist(seen, size)]
+        return [(i, match) for i, match in matches if match is not None]
 
-    def recognise(self, photo: Image.Image) -> Recognition | None:
-        """The gallery painting shown in ``photo``, verified by its keypoints, or None."""
-        best = self.best_match(photo, self.min_inliers)
+    def recognise(self, seen: LocalFeatures) -> Recognition | None:
+        """The gallery painting shown in a photo, verified by its keypoints ``seen`` (``photo_features``), or None."""
+        best = max(self.verified(seen, self.min_inliers), key=lambda pair: pair[1].inliers, default=None)
         return None if best is None else self.recognition(*best)
 
 
@@ -213,6 +212,6 @@ class Galleries:
             gallery.load()
         return self
 
-    def recognise(self, photo: Image.Image) -> Recognition | None:
-        found = [match for match in (gallery.recognise(photo) for gallery in self.galleries) if match is not None]
+    def recognise(self, seen: LocalFeatures) -> Recognition | None:
+        found = [match for match in (gallery.recognise(seen) for gallery in self.galleries) if match is not None]
         return max(found, key=lambda match: match.inliers, default=None)

@@ -84,7 +84,6 @@ class Identification:
     scope_score: float | None = None  # higher: more like the artists' paintings (``scope.py``); None without one
     out_of_scope: str | None = None  # why not in scope: scope.NOT_A_PAINTING or scope.NOT_ONE_OF_THE_ARTISTS
     regions: int = 1  # regions of the image whose answers were combined (more than 1: the photo was searched)
-    features: np.ndarray | None = None  # (regions, F) the model's features of what it looked at
     recognised: Recognition | None = None  # the gallery painting verified in the image (``serving/recognition.py``)
 
     @property
@@ -153,10 +152,6 @@ class Predictor:
                             (outputs.features[:n] + outputs.features[n:]) / 2,
                             None if outputs.class_maps is None else outputs.class_maps[:n])
 
-    def features_of(self, pixels: np.ndarray) -> np.ndarray:
-        """The model's features (what the scope score reads) of uint8 inputs (N, S, S, 3)."""
-        return self._outputs_of(pixels).features
-
     def ranked_of(self, probabilities: np.ndarray, top_k: int) -> list[tuple[str, float]]:
         """The ``top_k`` likeliest (artist, probability), best first."""
         order = np.argsort(-probabilities)[: max(1, int(top_k))]
@@ -167,11 +162,10 @@ class Predictor:
         probs = outputs.probabilities[row]
         ranked = self.ranked_of(probs, top_k)
         maps = None if outputs.class_maps is None else outputs.class_maps[row]
-        features = outputs.features[row:row + 1]
         if self.scope is None:
-            return Identification(ranked, probs, located, maps, features=features)
+            return Identification(ranked, probs, located, maps)
         score, in_scope, why_not = self.scope.judge(outputs.features[row], probs, pixels)
-        return Identification(ranked, probs, located, maps, in_scope, score, why_not, features=features)
+        return Identification(ranked, probs, located, maps, in_scope, score, why_not)
 
     def identify(self, image, top_k: int = 5, find: bool | None = None) -> Identification:
         """The ``top_k`` most likely artists for ``image``, whether it is in scope (a painting by one of the
@@ -227,7 +221,7 @@ class Predictor:
             located = dataclasses.replace(first.located, painting=paintings[best], crop=candidates[best][1])
             shown = self._identification_of_row(pixels[best], outputs, best, top_k, located)
         return dataclasses.replace(shown, probabilities=probabilities, ranked=self.ranked_of(probabilities, top_k),
-                                   regions=len(candidates) + 1, features=np.vstack([first.features, outputs.features]))
+                                   regions=len(candidates) + 1)
 
     def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
                       find: bool | None = None) -> Iterator[Identification | ValueError]:

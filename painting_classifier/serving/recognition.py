@@ -17,7 +17,7 @@ from ..artists import normalise_name
 from ..scope import NOT_ONE_OF_THE_ARTISTS
 from ..vision.crop import Crop, cut_out
 from ..vision.images import load_rgb
-from ..vision.local_features import PHOTO_SIDE
+from ..vision.local_features import PHOTO_SIDE, photo_features
 from ..vision.region import with_outline
 
 RECOGNISED = 0.99  # the recognised painter's probability, at least
@@ -47,7 +47,7 @@ def recognised(predictor, answer, top_k: int):
     if located.image is None:
         return answer
     photo = photo_to_check(located)
-    found = predictor.gallery.recognise(photo)
+    found = predictor.gallery.recognise(photo_features(photo))  # keypoints found once, for every gallery
     if found is None:
         return answer
     outline = found.outline * (located.image.width / photo.width)

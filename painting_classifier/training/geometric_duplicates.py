@@ -16,7 +16,7 @@ from ..serving.cpus import usable_cpus
 from ..serving.gallery import MIN_INLIERS, Gallery
 from ..serving.gallery_index import build_gallery
 from ..vision.images import load_rgb
-from ..vision.local_features import PHOTO_KEYPOINTS, PHOTO_SIDE, local_features, verified_match
+from ..vision.local_features import PHOTO_KEYPOINTS, PHOTO_SIDE, local_features
 
 CANDIDATES = 6  # paintings checked per painting: the most voted for, itself aside
 
@@ -30,12 +30,8 @@ def verified_pairs(gallery: Gallery, folders: dict[str, Path], progress: bool = 
             seen = local_features(load_rgb(folders[entry["source"]] / entry["file"]), PHOTO_KEYPOINTS, PHOTO_SIDE)
         except (OSError, ValueError):
             return []
-        found = []
-        for other in (i for i in gallery.shortlist(seen, CANDIDATES + 1) if i != row):
-            match = verified_match(seen, gallery.local_features(other), MIN_INLIERS)
-            if match is not None:
-                found.append((min(row, other), max(row, other), match.inliers))
-        return found
+        return [(min(row, other), max(row, other), match.inliers)
+                for other, match in gallery.verified(seen, MIN_INLIERS, CANDIDATES + 1) if other != row]
 
     gallery.load()
     with ThreadPoolExecutor(usable_cpus()) as pool:
