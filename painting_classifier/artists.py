@@ -24,3 +24,9 @@ def normalise_name(name: str) -> str:
 def label_from_filename(path: str | Path) -> str:
     """The original project's ``get_label``: "Claude_Monet_12.jpg" -> "Claude_Monet"."""
     return "_".join(Path(path).stem.split("_")[:-1])
+
+
+def died(years: str) -> int | None:
+    """The year of death in an artists.csv ``years`` cell such as "1840 - 1926"."""
+    found = re.findall(r"\d{3,4}", str(years))
+    return int(found[-1]) if len(found) >= 2 else None

@@ -79,7 +79,9 @@ def _add_gallery_command(commands, common: argparse.ArgumentParser) -> None:
                     "artist, title (year and museum optional); repeatable")
     ga.add_argument("--out", required=True, type=Path, help="the gallery folder to write")
     ga.add_argument("--model", type=Path, help="also name the gallery in this bundle, whose predictor then "
-                    "recognises its paintings")
+                    "recognises its paintings and shows the most similar under an answer")
+    ga.add_argument("--all-thumbnails", action="store_true", help="keep a thumbnail of every painting, not only of "
+                    "public-domain ones (artists who died before 1900): for your own paintings")
     ga.add_argument("--titles", type=Path, help="a catalogue of famous works: file (relative to the folders' "
                     "parent), title, year, museum")
     ga.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -201,11 +203,15 @@ def load_predictor(model_dir: Path, runtime: str = "auto", collections: list[Pat
     from .serving.collection import collection_gallery
     from .serving.gallery import Galleries, bundle_gallery
     from .serving.predict import Predictor
+    from .serving.similar import SimilarPaintings, bundle_similar
+    from .serving.similar_vectors import collection_vectors
 
     bundle = load_bundle(model_dir)
-    galleries = [g for g in [bundle_gallery(bundle)] if g is not None]
-    galleries += [collection_gallery(folder, bundle.classes, progress=True) for folder in collections]
+    shipped = bundle_gallery(bundle)
+    own = [collection_gallery(folder, bundle.classes, progress=True) for folder in collections]
+    galleries = [g for g in [shipped] if g is not None] + own
     kwargs.setdefault("gallery", Galleries(galleries) if galleries else None)
+    kwargs.setdefault("similar", bundle_similar(bundle, shipped))
     if runtime == "keras" or (bundle.litert_path is None and runtime in ("auto", "litert")):
         from .logs import import_tensorflow
 
@@ -213,7 +219,12 @@ def load_predictor(model_dir: Path, runtime: str = "auto", collections: list[Pat
         from .training.keras_serving import model_for_serving
 
         kwargs["model"] = model_for_serving(bundle, runtime)
-    return Predictor(bundle, **kwargs)
+    predictor = Predictor(bundle, **kwargs)
+    if own:
+        parts = [] if predictor.similar is None else predictor.similar.parts
+        parts += [(gallery, collection_vectors(predictor, gallery, progress=True)) for gallery in own]
+        predictor.similar = SimilarPaintings(bundle.scope, parts)
+    return predictor
 
 
 def cmd_predict(args) -> int:
@@ -248,8 +259,11 @@ def cmd_export(args) -> int:
 
 def cmd_gallery(args) -> int:
     from .serving.gallery_index import attach_gallery, build_gallery
+    from .serving.similar_vectors import write_bundle_similar
+    from .serving.thumbnails import ALL, PUBLIC_DOMAIN
 
-    indexed = build_gallery(args.data, args.out, args.titles, progress=not args.no_progress)
+    indexed = build_gallery(args.data, args.out, args.titles, progress=not args.no_progress,
+                            thumbnails=ALL if args.all_thumbnails else PUBLIC_DOMAIN)
     titled = int((indexed.paintings["title"] != "").sum())
     print(f"{len(indexed.paintings)} paintings of {indexed.paintings['artist'].nunique()} painters indexed "
           f"({titled} with a title) in {args.out}; {indexed.duplicates} duplicate files left out")
@@ -258,6 +272,7 @@ def cmd_gallery(args) -> int:
     if args.model:
         attach_gallery(args.model, args.out)
         print(f"{args.model} now recognises the paintings of {args.out}")
+        print(f"similar paintings under its answers: {write_bundle_similar(args.model, not args.no_progress)}")
     return 0
 
 

@@ -15,6 +15,9 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks.common.copies import gallery_table, honest_groups, verified_gallery_pairs
 from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
@@ -22,7 +25,6 @@ from benchmarks.common.provenance import provenance
 def main(argv: list[str] | None = None) -> dict:
     from painting_classifier import load_bundle
     from painting_classifier.serving.gallery import Gallery
-    from painting_classifier.training.geometric_duplicates import verified_pairs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
@@ -34,33 +36,19 @@ def main(argv: list[str] | None = None) -> dict:
     gallery = Gallery(args.gallery)
     folders = {name: bundle.data_folder(name) for name in bundle.data_names}
     folders.update({Path(f).name: args.gallery / f for f in gallery.manifest["folders"]})
-    pairs = verified_pairs(gallery, folders)
-    where = gallery.paintings[["source", "file"]].to_numpy()
-    split = bundle.split.reset_index(drop=True)
-    row_of = {key: n for n, key in enumerate(zip(split["source"], split["path"]))}
-    found = [(row_of.get(tuple(where[a])), row_of.get(tuple(where[b])), int(n))
-             for a, b, n in zip(pairs["a"], pairs["b"], pairs["inliers"])]
-    found = [(a, b, n) for a, b, n in found if a is not None and b is not None]
-    parent = {g: g for g in split["group"]}
-
-    def root(group: str) -> str:
-        while parent[group] != group:
-            group = parent[group]
-        return group
-
-    joined = 0
-    for a, b, _ in found:
-        if root(split["group"][a]) != root(split["group"][b]):
-            parent[root(split["group"][a])] = root(split["group"][b])
-            joined += 1
-    crossing = [{"a": f"{split['source'][a]}/{split['path'][a]} ({split['split'][a]})",
-                 "b": f"{split['source'][b]}/{split['path'][b]} ({split['split'][b]})",
-                 "same_artist": bool(split["artist"][a] == split["artist"][b]), "inliers": n}
-                for a, b, n in found if (split["split"][a] == "test") != (split["split"][b] == "test")]
+    pairs = verified_gallery_pairs(gallery, folders)
+    table = gallery_table(gallery, bundle)
+    groups = honest_groups(table, pairs)
+    in_split = (table["split"] != "other").to_numpy()
+    name = (table["source"] + "/" + table["file"] + " (" + table["split"] + ")").to_numpy()
+    crossing = [{"a": name[a], "b": name[b], "same_artist": bool(table["artist"][a] == table["artist"][b]),
+                 "inliers": int(n)} for a, b, n in zip(pairs["a"], pairs["b"], pairs["inliers"])
+                if in_split[a] and in_split[b] and (table["split"][a] == "test") != (table["split"][b] == "test")]
+    before, after = table["group"][in_split].nunique(), len(np.unique(groups[in_split]))
     report = {**provenance(bundle.checksum, runs=1), "gallery_paintings": len(gallery),
-              "verified_pairs_in_gallery": len(pairs), "verified_pairs_in_split": len(found),
-              "merges": joined, "groups_before": int(split["group"].nunique()),
-              "groups_after": len({root(g) for g in split["group"]}),
+              "verified_pairs_in_gallery": len(pairs),
+              "verified_pairs_in_split": int(sum(in_split[a] and in_split[b] for a, b in zip(pairs["a"], pairs["b"]))),
+              "merges": int(before - after), "groups_before": int(before), "groups_after": int(after),
               "test_paintings_with_a_copy_in_train_or_val": len({c["a"] if "(test)" in c["a"] else c["b"]
                                                                  for c in crossing}),
               "pairs_across_the_test_split": crossing}

@@ -16,6 +16,7 @@ from ..vision import region
 from ..vision.explain import overlay
 from .cards import artist_card, confidence_note, recognition_json, recognition_note, scope_note
 from .served_files import ServedImages
+from .similar_tiles import similar_tiles
 
 QUEUE_SIZE = 64  # requests the queue holds (``blocks.launch``); the answers kept for /explain follow it
 DEFAULT_TOP_K = 5
@@ -29,12 +30,14 @@ LIKELIEST = "Most likely artists"
 CLOSEST = "Closest in style (not a match)"
 ABOUT_ARTIST = "About the artist"
 CLOSEST_ARTIST = "About the closest artist in style"
+SIMILAR = "Paintings the model finds most alike"
 # out of scope: greyed, no headline name, the three closest names only (the API still gets all top_k)
 CSS = """.out-of-scope { opacity: 0.5; }
 #prediction.out-of-scope .output-class { display: none; }
 #prediction.out-of-scope .confidence-set:nth-of-type(n+4) { display: none; }
 #model-card td:not(:first-child) { white-space: nowrap; }
 @media (max-width: 480px) { #model-card td, #model-card th { padding: 6px 8px; } }
+#similar-paintings .grid-wrap { min-height: 0; height: auto; }
 """
 # greys out the guesses and the card while the picture is out of scope (client side: the API keeps plain values)
 SCOPE_JS = """(scope) => {
@@ -166,6 +169,11 @@ class IdentifyEvents:
         found = _readable(payload, lambda source: self.identified(source, bool(find)))
         return None if found is None else self.overlay_of(found)
 
+    def similar(self, payload, find=True):
+        """/similar: the collection's paintings nearest to the upload in the model's eyes, as (image, caption)."""
+        found = _readable(payload, lambda source: self.identified(source, bool(find)))
+        return None if found is None else similar_tiles(found.similar, self.served)
+
     def overlay_of(self, found) -> str | None:
         heat = self.predictor.explanation(found)
         return None if heat is None else self.served.jpeg(overlay(found.painting, heat, max_side=OVERLAY_SIDE))
@@ -194,7 +202,7 @@ class IdentifyEvents:
             raise gr.Error(f"{str(error)[0].upper()}{str(error)[1:]}.", title="Box too small") from None
         found = self.predictor.identify(photo.crop(box), top_k=self.n_artists, find=False)
         return (self.served.jpeg(region.with_box(photo, box)), {"photo": clean, "corner": None}, BOX_USED,
-                *self.outputs(found, _top_k(top_k)), self.overlay_of(found))
+                *self.outputs(found, _top_k(top_k)), self.overlay_of(found), similar_tiles(found.similar, self.served))
 
 
 def identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: int) -> ServedImages:
@@ -220,6 +228,9 @@ def identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: i
             label = gr.Label(label=LIKELIEST, elem_id="prediction")
             with gr.Accordion(ABOUT_ARTIST, open=True, elem_id="artist-fold") as card_fold:
                 card = gr.Markdown(label="Artist", elem_id="artist-card")
+            similar = gr.Gallery(label=SIMILAR, columns=3, rows=2, height="auto", object_fit="cover", allow_preview=True,
+                                 buttons=[], interactive=False,
+                                 visible=predictor.similar is not None, elem_id="similar-paintings")
             scope = gr.JSON(label="Scope", visible=False)  # for API users: in_scope, scope_score, out_of_scope
         with gr.Column(scale=1):
             heatmap = gr.Image(label="Where the model looked", interactive=False, height=420, elem_id="gradcam")
@@ -229,17 +240,21 @@ def identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: i
                   outputs=outputs, api_name="predict", preprocess=False, concurrency_id="model")
     event.success(events.explain, inputs=[image, find], outputs=[heatmap], api_name="explain", preprocess=False,
                   concurrency_id="model")
+    event.success(events.similar, inputs=[image, find], outputs=[similar], api_name="similar", preprocess=False,
+                  concurrency_id="model")
     image.input(events.region_photo, inputs=[image], outputs=[shown, drawing, hint], preprocess=False,
                 api_visibility="private")
-    shown.select(events.region_tap, inputs=[shown, drawing, top_k], outputs=[shown, drawing, hint, *outputs, heatmap],
+    shown.select(events.region_tap, inputs=[shown, drawing, top_k],
+                 outputs=[shown, drawing, hint, *outputs, heatmap, similar],
                  api_visibility="private", concurrency_id="model")
     scope.change(None, inputs=[scope], js=SCOPE_JS, api_visibility="private")
     scope.change(scope_layout, inputs=[scope], outputs=[label, card_fold], api_visibility="private",
                  show_progress="hidden")
-    image.clear(lambda: (None, "", "", None, None, None), outputs=outputs + [heatmap], api_visibility="private")
+    image.clear(lambda: (None, "", "", None, None, None, None), outputs=outputs + [heatmap, similar],
+                api_visibility="private")
     if examples_dir and _examples(examples_dir):
         with input_column:
-            _examples_gallery(events, examples_dir, [image, top_k], outputs + [heatmap])
+            _examples_gallery(events, examples_dir, [image, top_k], outputs + [heatmap, similar])
     return events.served
 
 
@@ -248,7 +263,7 @@ def _examples_gallery(events: IdentifyEvents, folder: Path, inputs: list, output
     files = _examples(folder)
     names_by_key = {normalise_name(n): n for n in events.predictor.bundle.artists["name"]}
     gr.Examples([[str(p), DEFAULT_TOP_K] for p in files], inputs=inputs, outputs=outputs,
-                fn=lambda payload, k: (*events.identify(payload, k), events.explain(payload)),
+                fn=lambda payload, k: (*events.identify(payload, k), events.explain(payload), events.similar(payload)),
                 cache_examples=True, cache_mode="lazy", preprocess=False,
                 label="Public-domain paintings from the test split",
                 example_labels=[names_by_key.get(normalise_name(label_from_filename(p)), p.stem) for p in files])

@@ -13,7 +13,6 @@ it (its own confusions, so they are plausible). The model's answer is its top gu
 from __future__ import annotations
 
 import random
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from ..artists import normalise_name
+from ..artists import died, normalise_name
 from ..bundle import Bundle
 from ..vision.images import load_rgb
 
@@ -41,12 +40,6 @@ class Question:
     choices: list[str]  # the right artist and the model's three likeliest others, in bundle order of likelihood
     model_guess: str
     model_probability: float
-
-
-def died(years: str) -> int | None:
-    """The year of death in an artists.csv ``years`` cell such as "1840 - 1926"."""
-    found = re.findall(r"\d{3,4}", str(years))
-    return int(found[-1]) if len(found) >= 2 else None
 
 
 def qualifying(bundle: Bundle, folder: Path) -> pd.DataFrame:
@@ -69,7 +62,7 @@ class Quiz:
 
     def __init__(self, predictor, folder: Path):
         self.folder = Path(folder)
-        self.predictor = predictor
+        self.predictor = predictor.style_only()  # its paintings are in the gallery: the model answers by style
         bundle = predictor.bundle
         rows = qualifying(bundle, self.folder)
         display = dict(zip(bundle.artists["label_name"], bundle.artists["name"]))

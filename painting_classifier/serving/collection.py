@@ -9,6 +9,7 @@ from pathlib import Path
 from ..config import default_cache_dir
 from .gallery import Gallery
 from .gallery_index import build_gallery
+from .thumbnails import ALL
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ def collection_gallery(folder: str | Path, classes: list[str] = (), cache_dir: P
         raise ValueError(f"{folder} is not a folder of paintings")
     out = Path(cache_dir or default_cache_dir()) / "galleries" / f"{folder.name}-{fingerprint(folder)}"
     if not (out / "gallery.json").is_file():
-        indexed = build_gallery([folder], out, progress=progress)
+        indexed = build_gallery([folder], out, progress=progress, thumbnails=ALL)
         log.info("%s: %d paintings indexed (%d unreadable, %d duplicate files left out)", folder,
                  len(indexed.paintings), len(indexed.skipped), indexed.duplicates)
         for path, why in indexed.skipped:
             log.warning("skipped %s: %s", path, why)
     return Gallery(out, classes)
+

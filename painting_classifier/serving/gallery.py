@@ -10,12 +10,11 @@ A gallery is a folder (``gallery_index.py`` writes one):
     vocabulary.npy       visual words: k-means centres of the descriptors (float32)
     words.npy            every keypoint's visual word (uint16)
     voting_mean.npy, voting_axes.npy   the descriptors' principal axes that the votes compare them on
+    thumbnails.npz       small JPEGs of the paintings it may show (``thumbnails.py``; optional)
 
 All of it depends on the paintings only, not on the model: a retrain leaves the gallery as it is.
-Recognition has two steps (``recognise``), as image search does it: a shortlist by votes, then a geometric check.
-Each keypoint of the photo looks for its nearest gallery keypoint among those of its nearest visual word only (an
-inverted file: about 94 candidates instead of 380,000), and votes for that keypoint's painting when it passes the
-ratio test; the paintings with the most votes get the geometric check of ``vision.local_features``, and the match
+Recognition has two steps (``recognise``), as image search does it: a shortlist by votes (``inverted_file.py``),
+then a geometric check: the paintings with the most votes get the check of ``vision.local_features``, and the match
 with the most inliers above the threshold wins.
 """
 from __future__ import annotations
@@ -32,8 +31,9 @@ import pandas as pd
 from PIL import Image
 
 from ..artists import normalise_name
-from ..vision.local_features import RATIO, LocalFeatures, Match, verified_match
-from ..vision.visual_words import nearest_words
+from ..vision.local_features import LocalFeatures, Match, verified_match
+from .inverted_file import InvertedFile
+from .thumbnails import THUMBNAILS_FILE, Thumbnails
 
 GALLERY_FORMAT = 1
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class Recognition:
     outline: np.ndarray  # (4, 2) the painting's corners in the photo, in the uploaded image's own pixels
     painting: Image.Image | None = None  # the painting cut out of the photo along its outline
     outlined: Image.Image | None = None  # the photo, small, with the outline drawn: what the answer shows
+    gallery: "Gallery | None" = None  # the gallery it is in
 
     @property
     def headline(self) -> str:
@@ -94,6 +95,7 @@ class Gallery:
         self.min_inliers = MIN_INLIERS
         self.left_out = np.zeros(len(self.paintings), bool)  # paintings the shortlist never proposes
         self._loading = threading.Lock()
+        self._thumbnails = Thumbnails(self.folder / THUMBNAILS_FILE)
 
     def __len__(self) -> int:
         return len(self.paintings)
@@ -119,6 +121,16 @@ class Gallery:
             start += len(array)
         return chunks
 
+    def file_of(self, index: int) -> Path:
+        """Where gallery painting ``index`` was indexed from (its data folder may not be on this machine)."""
+        row = self.paintings.iloc[index]
+        folders = {Path(folder).name: folder for folder in self.manifest.get("folders", [])}
+        return (self.folder / folders.get(row["source"], row["source"]) / row["file"]).resolve()
+
+    def thumbnail(self, index: int) -> Image.Image | None:
+        """Gallery painting ``index``, small, where the gallery may show it (``serving/thumbnails.py``); else None."""
+        return self._thumbnails.image(index)
+
     def local_features(self, index: int) -> LocalFeatures:
         """The stored keypoints of gallery painting ``index``."""
         start, stop = int(self.offsets[index]), int(self.offsets[index + 1])
@@ -127,41 +139,19 @@ class Gallery:
         return LocalFeatures(points, np.asarray(chunk[start - first:stop - first]), (1, 1))
 
     @cached_property
-    def _inverted_file(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(the words, where each word's keypoints start, the keypoints' paintings and their descriptors on the
-        descriptors' first ``VOTING_DIMENSIONS`` principal axes (float16), both sorted by word, the axes, the mean):
-        37 MB in memory for the shipped gallery, read one descriptors file at a time."""
-        vocabulary = np.load(self.folder / "vocabulary.npy").astype(np.float32)
-        words = np.load(self.folder / "words.npy").astype(np.int64)
+    def _inverted_file(self) -> InvertedFile:
+        """The shortlist's index (``inverted_file.py``): 22 MB in memory for the shipped gallery, read one descriptors
+        file at a time."""
         mean, axes = np.load(self.folder / "voting_mean.npy"), np.load(self.folder / "voting_axes.npy")
-        order = np.argsort(words, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(words, minlength=len(vocabulary)))])
-        painting = np.repeat(np.arange(len(self.paintings)), np.diff(self.offsets))[order]
         projected = np.concatenate([((np.load(self.folder / name).astype(np.float32) - mean) @ axes).astype(np.float16)
-                                    for name in self.manifest["descriptor_files"]])[order]
-        return vocabulary, starts, painting, projected, axes, mean
+                                    for name in self.manifest["descriptor_files"]])
+        return InvertedFile(np.load(self.folder / "vocabulary.npy"), np.load(self.folder / "words.npy"),
+                            np.repeat(np.arange(len(self.paintings)), np.diff(self.offsets)), projected, axes, mean,
+                            len(self.paintings))
 
     def votes(self, photo: LocalFeatures) -> np.ndarray:
-        """Per gallery painting, how many of the photo's keypoints find their nearest gallery keypoint in it (among
-        those of their nearest visual word) clearly nearer than the next (Lowe's ratio, on the principal axes)."""
-        vocabulary, starts, painting, projected, axes, mean = self._inverted_file
-        query = photo.descriptors.astype(np.float32)
-        words = nearest_words(query, vocabulary).astype(np.int64)
-        lengths = starts[words + 1] - starts[words]
-        asker = np.repeat(np.arange(len(query)), lengths)  # in order: each photo keypoint's candidates lie together
-        if not len(asker):
-            return np.zeros(len(self.paintings), np.int64)
-        candidate = np.repeat(starts[words] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        difference = projected[candidate].astype(np.float32) - ((query - mean) @ axes)[asker]
-        distance = np.einsum("ij,ij->i", difference, difference)
-        first = np.flatnonzero(np.r_[True, asker[1:] != asker[:-1]])
-        nearest = np.minimum.reduceat(distance, first)
-        is_nearest = distance == np.repeat(nearest, np.diff(np.r_[first, len(distance)]))
-        ties = np.add.reduceat(is_nearest, first) > 1
-        second = np.where(ties, nearest, np.minimum.reduceat(np.where(is_nearest, np.inf, distance), first))
-        winner = candidate[np.flatnonzero(is_nearest)[np.searchsorted(np.flatnonzero(is_nearest), first)]]
-        passes = nearest < (RATIO ** 2) * second
-        return np.bincount(painting[winner[passes]], minlength=len(self.paintings))
+        """Per gallery painting, the votes of a photo's keypoints (``InvertedFile.votes``)."""
+        return self._inverted_file.votes(photo.descriptors)
 
     def shortlist(self, photo: LocalFeatures, size: int = SHORTLIST) -> list[int]:
         """The ``size`` gallery paintings with the most votes from the photo's keypoints, most first."""
@@ -174,7 +164,7 @@ class Gallery:
     def recognition(self, index: int, match: Match) -> Recognition:
         row = self.paintings.iloc[index]
         return Recognition(index, row["artist"], row["title"], row["year"], row["museum"],
-                           normalise_name(row["artist"]) in self._known, match.inliers, match.outline)
+                           normalise_name(row["artist"]) in self._known, match.inliers, match.outline, gallery=self)
 
     def verified(self, seen: LocalFeatures, min_inliers: int, size: int = SHORTLIST) -> list[tuple[int, Match]]:
         """(gallery row, match) of every shortlisted painting verified in a photo's keypoints ``seen``."""

@@ -29,6 +29,7 @@ from ..vision.local_features import GALLERY_KEYPOINTS, GALLERY_SIDE, local_featu
 from ..vision.visual_words import nearest_words, principal_axes, vocabulary_of
 from .cpus import usable_cpus
 from .gallery import GALLERY_FORMAT, VOCABULARY, VOTING_DIMENSIONS
+from .thumbnails import PUBLIC_DOMAIN, THUMBNAILS_FILE, shown_rows, write_thumbnails
 
 DESCRIPTOR_FILE_BYTES = 9_500_000  # each descriptors file stays under 10 MB
 COLUMNS = ["file", "source", "artist", "title", "year", "museum", "sha1"]
@@ -188,14 +189,21 @@ def _write_local(out: Path, indexed: Indexed, features: list) -> list[str]:
     return names
 
 
-def build_gallery(folders: list[Path], out: Path, titles: Path | None = None, progress: bool = True) -> Indexed:
-    """Index the paintings of ``folders`` into the gallery folder ``out``."""
+def build_gallery(folders: list[Path], out: Path, titles: Path | None = None, progress: bool = True,
+                  thumbnails: str = PUBLIC_DOMAIN) -> Indexed:
+    """Index the paintings of ``folders`` into the gallery folder ``out``, with the thumbnails ``thumbnails``
+    allows (``serving/thumbnails.py``: public-domain ones by default)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    indexed, features = index_folders([Path(f) for f in folders], titles, progress)
+    folders = [Path(f) for f in folders]
+    indexed, features = index_folders(folders, titles, progress)
     if indexed.paintings.empty:
         raise ValueError("no readable paintings in " + ", ".join(map(str, folders)))
     descriptor_files = _write_local(out, indexed, features)
+    rows = shown_rows(indexed.paintings, folders, thumbnails)
+    by_name = {folder.name: folder for folder in folders}
+    table = indexed.paintings.iloc[rows]
+    write_thumbnails(out / THUMBNAILS_FILE, rows, [by_name[s] / f for s, f in zip(table["source"], table["file"])])
     manifest = {"format": GALLERY_FORMAT, "side": GALLERY_SIDE, "keypoints": GALLERY_KEYPOINTS, "words": VOCABULARY,
                 "paintings": len(indexed.paintings), "descriptor_files": descriptor_files,
                 "folders": [Path(os.path.relpath(Path(f).resolve(), out.resolve())).as_posix() for f in folders]}

@@ -9,11 +9,12 @@ of where the model looked (``explain.py``). A photo in which the painting is not
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import math
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,9 @@ from ..vision.finder import TEMPERATURE, candidate_crops, combined_probabilities
 from ..vision.images import load_rgb, resize_square, stored_size
 from .cpus import usable_cpus
 from .gallery import Galleries, Gallery, Recognition, bundle_gallery
-from .recognition import recognised
+from .recognition import keypoints_of, recognised
 from .runtime import ModelOutputs, litert_model
+from .similar import SimilarPainting, SimilarPaintings, bundle_similar, with_similar
 
 SEARCH_MARGIN = 0.5  # scope-score margin above the threshold under which a photo is searched (benchmarks/quality/museum_photos.py)
 SEARCH_CONFIDENCE = 1.0  # margin a region found by the search must clear to overrule a first look out of scope
@@ -85,6 +87,8 @@ class Identification:
     out_of_scope: str | None = None  # why not in scope: scope.NOT_A_PAINTING or scope.NOT_ONE_OF_THE_ARTISTS
     regions: int = 1  # regions of the image whose answers were combined (more than 1: the photo was searched)
     recognised: Recognition | None = None  # the gallery painting verified in the image (``serving/recognition.py``)
+    features: np.ndarray | None = None  # the model's features of the painting shown (the head's input)
+    similar: list[SimilarPainting] = dataclasses.field(default_factory=list)  # nearest gallery paintings (``similar.py``)
 
     @property
     def painting(self) -> Image.Image:
@@ -100,11 +104,12 @@ class Predictor:
 
     ``model``: what runs the forward pass (default: the bundle's LiteRT model; ``training.keras_serving`` gives the
     Keras one); its name is in ``self.runtime``. ``find``: look for the painting inside a photo of it (frame and
-    wall) by default. ``gallery``: paintings to recognise (``serving/gallery.py``); None: style alone.
+    wall) by default. ``gallery``: paintings to recognise (``serving/gallery.py``); None: style alone. ``similar``:
+    the vectors of gallery paintings to show the nearest of, and blend their painters in (``serving/similar.py``).
     """
 
     def __init__(self, bundle: Bundle, tta: bool | None = None, warm_up: bool = True, model=None, find: bool = True,
-                 gallery: Gallery | Galleries | None = None):
+                 gallery: Gallery | Galleries | None = None, similar: SimilarPaintings | None = None):
         self.bundle = bundle
         self.input_size = bundle.input_size
         self.tta = bundle.config.tta if tta is None else tta
@@ -116,6 +121,8 @@ class Predictor:
         self.search_gain = SEARCH_GAIN
         self.search_temperature = TEMPERATURE
         self.gallery = gallery
+        self.similar = similar
+        self._keypoint_finder = ThreadPoolExecutor(usable_cpus(), thread_name_prefix="keypoints")
         self.model = model or litert_model(bundle)
         self.runtime = self.model.runtime
         if warm_up:
@@ -123,9 +130,18 @@ class Predictor:
 
     @classmethod
     def from_bundle(cls, path: str | Path, **kwargs) -> "Predictor":
-        """The predictor of the bundle in ``path``, with the bundle's gallery where it has one."""
+        """The predictor of the bundle in ``path``, with the bundle's gallery and its similar paintings where it has
+        them."""
         bundle = load_bundle(path)
-        return cls(bundle, **{"gallery": bundle_gallery(bundle), **kwargs})
+        gallery = bundle_gallery(bundle)
+        return cls(bundle, **{"gallery": gallery, "similar": bundle_similar(bundle, gallery), **kwargs})
+
+    def style_only(self) -> "Predictor":
+        """This predictor answering from style alone, on the same model: no recognition, no similar paintings (the
+        quiz asks paintings the gallery holds, and the model must not look them up)."""
+        alone = copy.copy(self)
+        alone.gallery, alone.similar = None, None
+        return alone
 
     @property
     def explains(self) -> bool:
@@ -162,23 +178,29 @@ class Predictor:
         probs = outputs.probabilities[row]
         ranked = self.ranked_of(probs, top_k)
         maps = None if outputs.class_maps is None else outputs.class_maps[row]
+        features = outputs.features[row]
         if self.scope is None:
-            return Identification(ranked, probs, located, maps)
-        score, in_scope, why_not = self.scope.judge(outputs.features[row], probs, pixels)
-        return Identification(ranked, probs, located, maps, in_scope, score, why_not)
+            return Identification(ranked, probs, located, maps, features=features)
+        score, in_scope, why_not = self.scope.judge(features, probs, pixels)
+        return Identification(ranked, probs, located, maps, in_scope, score, why_not, features=features)
 
     def identify(self, image, top_k: int = 5, find: bool | None = None) -> Identification:
         """The ``top_k`` most likely artists for ``image``, whether it is in scope (a painting by one of the
         artists), the painting the model was shown and where the model looked. With ``find`` (default:
         ``self.find``), a photo in which the painting is not plainly found is searched (``search``)."""
         located = self.locate(image, find)
+        # the photo's keypoints are found on another thread while the model looks (OpenCV and LiteRT let go of the GIL)
+        seen = None if self.gallery is None else self._keypoint_finder.submit(keypoints_of, located)
         first = self.identify_located(located, top_k)
-        return self._answer(first, top_k, find)
+        return self._answer(first, top_k, find, seen)
 
-    def _answer(self, first: Identification, top_k: int, find: bool | None) -> Identification:
-        """The first look, searched where it calls for it, then recognised in the gallery when there is one."""
+    def _answer(self, first: Identification, top_k: int, find: bool | None, seen=None) -> Identification:
+        """The first look, searched where it calls for it, then recognised in the gallery when there is one (``seen``:
+        the photo's keypoints, or their future), with the similar paintings."""
         answer = self.search(first, top_k) if self.needs_search(first, find) else first
-        return answer if self.gallery is None else recognised(self, answer, top_k)
+        if self.gallery is not None:
+            answer = recognised(self, answer, top_k, seen.result() if isinstance(seen, Future) else seen)
+        return answer if self.similar is None else with_similar(self, answer, top_k)
 
     def identify_located(self, located: LocatedPainting, top_k: int = 5) -> Identification:
         """``identify`` for a painting already located, without a search."""
@@ -225,14 +247,15 @@ class Predictor:
 
     def identify_many(self, images, top_k: int = 5, batch_size: int = 16,
                       find: bool | None = None) -> Iterator[Identification | ValueError]:
-        """``identify`` for many images, in order, with the same answers: decoded on a thread per usable core while the
+        """``identify`` for many images, in order, with the same answers: decoded (with a gallery, their keypoints found) on a thread per usable core while the
         model runs on batches of ``batch_size``; an image whose first look calls for it is then searched (``search``),
         as ``identify`` does. An image that cannot be read yields its ``ValueError`` instead."""
         def prepared(image):
             try:
-                return self.locate(image, find)
+                located = self.locate(image, find)
             except (ValueError, OSError) as error:
                 return ValueError(str(error))
+            return located, None if self.gallery is None else keypoints_of(located)
 
         images = iter(images)
         chunks = iter(lambda: list(itertools.islice(images, max(1, batch_size))), [])
@@ -244,7 +267,7 @@ class Predictor:
                 pending = upcoming
                 readable = [item for item in chunk if not isinstance(item, ValueError)]
                 if readable:
-                    pixels = np.stack([resize_square(located.painting, self.input_size) for located in readable])
+                    pixels = np.stack([resize_square(located.painting, self.input_size) for located, _ in readable])
                     outputs = self._outputs_of(pixels)
                     rows = iter(range(len(readable)))
                 for item in chunk:
@@ -252,8 +275,22 @@ class Predictor:
                         yield item
                     else:
                         row = next(rows)
-                        first = self._identification_of_row(pixels[row], outputs, row, top_k, item)
-                        yield self._answer(first, top_k, find)
+                        located, seen = item
+                        first = self._identification_of_row(pixels[row], outputs, row, top_k, located)
+                        yield self._answer(first, top_k, find, seen)
+
+    def features_of(self, images, batch_size: int = 16) -> np.ndarray:
+        """The model's features (the head's input) of whole pictures, in order (N, D): decoded on a thread per usable
+        core while the model runs. ``ValueError`` names an image that cannot be read."""
+        def pixels_of(image):
+            return resize_square(self.locate(image, find=False).painting, self.input_size)
+
+        images, chunks = list(images), []
+        with ThreadPoolExecutor(usable_cpus()) as pool:
+            for start in range(0, len(images), max(1, batch_size)):
+                batch = list(pool.map(pixels_of, images[start:start + batch_size]))
+                chunks.append(self._outputs_of(np.stack(batch)).features)
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.model.layout.get("features", 0)), np.float32)
 
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""

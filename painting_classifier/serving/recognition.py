@@ -17,7 +17,7 @@ from ..artists import normalise_name
 from ..scope import NOT_ONE_OF_THE_ARTISTS
 from ..vision.crop import Crop, cut_out
 from ..vision.images import load_rgb
-from ..vision.local_features import PHOTO_SIDE, photo_features
+from ..vision.local_features import PHOTO_SIDE, LocalFeatures, photo_features
 from ..vision.region import with_outline
 
 RECOGNISED = 0.99  # the recognised painter's probability, at least
@@ -41,16 +41,23 @@ def certain(probabilities: np.ndarray, index: int) -> np.ndarray:
     return scaled
 
 
-def recognised(predictor, answer, top_k: int):
-    """``answer`` (an ``Identification``) with the gallery painting verified in its image, if any."""
+def keypoints_of(located) -> LocalFeatures | None:
+    """The keypoints recognition checks in a located painting's photo (``photo_to_check``); None without an image.
+    Found once for every gallery, and on another thread while the model looks (``Predictor.identify``)."""
+    return None if located.image is None else photo_features(photo_to_check(located))
+
+
+def recognised(predictor, answer, top_k: int, seen: LocalFeatures | None = None):
+    """``answer`` (an ``Identification``) with the gallery painting verified in its image, if any; ``seen``: its
+    photo's keypoints when they were already found (``keypoints_of``)."""
     located = answer.located
-    if located.image is None:
+    seen = seen if seen is not None else keypoints_of(located)
+    if seen is None:
         return answer
-    photo = photo_to_check(located)
-    found = predictor.gallery.recognise(photo_features(photo))  # keypoints found once, for every gallery
+    found = predictor.gallery.recognise(seen)
     if found is None:
         return answer
-    outline = found.outline * (located.image.width / photo.width)
+    outline = found.outline * (located.image.width / seen.size[0])
     inside = np.clip(outline, 0, [located.image.width - 1, located.image.height - 1]).astype(np.float32)
     found = dataclasses.replace(found, outline=outline * located.stored_pixels_per_pixel,
                                 painting=cut_out(located.image, Crop(inside)), outlined=with_outline(located.image, outline))

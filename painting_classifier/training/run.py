@@ -458,10 +458,13 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
 
 
 def index_gallery(out: Path, folders: list, gallery: Path, titles, progress: bool) -> None:
-    """The bundle's gallery: every painting of ``folders``, indexed and named in its manifest. Its files depend on
-    the paintings only and come out the same for the same paintings, so a retrain leaves them as they were."""
+    """The bundle's gallery: every painting of ``folders``, indexed and named in its manifest, and their vectors under
+    the new model (``similar.npz``). The gallery's files depend on the paintings only and come out the same for the
+    same paintings, so a retrain leaves them as they were."""
     from ..serving.gallery_index import attach_gallery, build_gallery
+    from ..serving.similar_vectors import write_bundle_similar
 
     indexed = build_gallery(folders, gallery, titles, progress)
     attach_gallery(out, gallery)
     log.info(f"Gallery: {len(indexed.paintings)} paintings indexed in {gallery}")
+    log.info(f"Similar paintings: {write_bundle_similar(out, progress)}")

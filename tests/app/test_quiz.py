@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from painting_classifier.app.quiz import CHOICES, MANIFEST, ROUNDS, Quiz, died, qualifying
+from painting_classifier.app.quiz import CHOICES, MANIFEST, ROUNDS, Quiz, qualifying
+from painting_classifier.artists import died
 from painting_classifier.serving.predict import Identification
 
 ARTISTS = pd.DataFrame({"label_name": [f"Painter_{i}" for i in range(6)], "name": [f"Painter {i}" for i in range(6)],
@@ -34,6 +35,9 @@ class FakePredictor:
 
     def __init__(self, split):
         self.bundle = SimpleNamespace(split=split, artists=ARTISTS)
+
+    def style_only(self):
+        return self
 
     def identify(self, file, top_k=5):
         i = int(Path(file).stem.split("_")[1])

@@ -1,7 +1,7 @@
 """A real browser (Debian's Chromium via Playwright) uses `python app.py` like a visitor would."""
 import io
-import shutil
 import re
+import shutil
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -270,19 +270,24 @@ def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroo
 
 def test_a_museum_photo_of_a_collection_painting_is_named_with_its_title_on_desktop_and_phone(tiny_bundle, tiny_quiz,
                                                                                             tmp_path):
+    """Recognised, titled, and shown with the collection's paintings most like it (thumbnails, captions)."""
     import numpy as np
+    from gradio_client import Client, handle_file
     from playwright.sync_api import expect
 
     from painting_classifier import load_bundle
     from painting_classifier.serving.gallery_index import attach_gallery, build_gallery
+    from painting_classifier.serving.similar_vectors import write_bundle_similar
+    from painting_classifier.serving.thumbnails import ALL
     from painting_classifier.training.museum_scenes import museum_scene
     from tests.serving.test_recognition import a_collection
 
-    artists = list(load_bundle(tiny_bundle).display_names[:2])
+    artists = list(load_bundle(tiny_bundle).display_names[:3])
     paintings = a_collection(tmp_path / "collection", artists, seed=6)
     bundle = shutil.copytree(tiny_bundle, tmp_path / "bundle")
-    build_gallery([tmp_path / "collection"], tmp_path / "gallery", progress=False)
+    build_gallery([tmp_path / "collection"], tmp_path / "gallery", progress=False, thumbnails=ALL)
     attach_gallery(bundle, tmp_path / "gallery")
+    write_bundle_similar(bundle, progress=False)
     photo = tmp_path / "museum.jpg"
     museum_scene(paintings[1], np.random.default_rng(2)).photo.save(photo, quality=90)
     with running_app(bundle, tiny_quiz, tmp_path) as (url, _), chromium() as browser:
@@ -295,8 +300,16 @@ def test_a_museum_photo_of_a_collection_painting_is_named_with_its_title_on_desk
             expect(note.locator("strong", has_text="Harbour at dusk number 1")).to_have_count(1)
             expect(page.locator("#prediction")).to_contain_text(artists[1])
             expect(page.locator("#model-input img")).to_have_count(1)
+            similar = page.locator("#similar-paintings")
+            expect(similar.locator("img")).to_have_count(2, timeout=30_000)  # the collection, less the painting itself
+            for name in (artists[0], artists[2]):
+                expect(similar).to_contain_text(name)
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             note.scroll_into_view_if_needed()
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"recognised-{width}.png"))
+            similar.scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / f"similar-{width}.png"))
             page.close()
+        tiles = Client(url, verbose=False).predict(handle_file(str(photo)), True, api_name="/similar")
+        assert sorted(tile["caption"].split(" — ")[0] for tile in tiles) == sorted([artists[0], artists[2]])

@@ -24,7 +24,7 @@ def test_shipped_bundle_is_complete_and_small(predictor):
     assert len(bundle.classes) == 50
     assert sum(f.stat().st_size for f in MODEL.iterdir()) < 20 * 1024 * 1024
     for name in ("manifest.json", "artists.csv", "history.csv", "split.csv", "metrics.json", "skipped.csv", "scope.npz",
-                 "model.tflite", "head.keras"):
+                 "model.tflite", "head.keras", "similar.npz"):
         assert (MODEL / name).is_file()
     assert bundle.metrics["split"] == "test" and bundle.metrics["n_images"] > 100
     assert bundle.manifest["config"] == {**bundle.manifest["config"], "backbone": "lite0"}
@@ -34,7 +34,8 @@ def test_shipped_bundle_is_complete_and_small(predictor):
 def test_every_shipped_quiz_painting_qualifies_and_the_images_stay_small(predictor):
     """All quiz paintings are public domain, in the shipped model's test split, and with the examples
     at most 60 files and 8 MB (retraining the default model must keep this true: run quiz-images again)."""
-    from painting_classifier.app.quiz import MANIFEST, Quiz, died, qualifying
+    from painting_classifier.app.quiz import MANIFEST, Quiz, qualifying
+    from painting_classifier.artists import died
 
     quiz_dir = ROOT / "assets" / "quiz"
     manifest = (quiz_dir / MANIFEST).read_text().splitlines()
@@ -45,6 +46,19 @@ def test_every_shipped_quiz_painting_qualifies_and_the_images_stay_small(predict
     images = sorted(quiz_dir.glob("*.jpg")) + sorted(EXAMPLES.glob("*.jpg"))
     assert len(images) <= 60 and sum(f.stat().st_size for f in images) <= 8 * 1024 * 1024
     assert Quiz(predictor, quiz_dir).rounds == 10
+
+
+def test_the_quiz_model_answers_by_style_and_never_looks_its_paintings_up(predictor):
+    """The quiz paintings are in the gallery: the model's answer must be its style answer, not a recognition."""
+    from painting_classifier.app.quiz import Quiz
+
+    assert predictor.gallery is not None and predictor.similar is not None
+    quiz = Quiz(predictor, ROOT / "assets" / "quiz")
+    style = Predictor(predictor.bundle, gallery=None)
+    for index in range(3):
+        question = quiz.question_of(index)
+        assert predictor.identify(question.file).recognised is not None  # the gallery does hold it
+        assert question.model_probability == pytest.approx(style.identify(question.file).ranked[0][1])
 
 
 def test_examples_are_public_domain_test_paintings(predictor):
