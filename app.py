@@ -1,5 +1,6 @@
 """Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]
-[--concurrency N] [--quiz DIR] [--classroom [--classroom-db PATH] [--classroom-url URL]] [--verbose]``. Serves on LiteRT: TensorFlow is never imported."""
+[--concurrency N] [--quiz DIR] [--classroom [--classroom-db PATH] [--classroom-url URL] [--teacher-key KEY]]
+[--verbose]``. Serves on LiteRT: TensorFlow is never imported."""
 import argparse
 import os
 import sys
@@ -33,6 +34,8 @@ def main(argv=None) -> int:
                         "classroom.sqlite3, or under $XDG_DATA_HOME)")
     parser.add_argument("--classroom-url", default=None, metavar="URL",
                         help="the address students open, when it is not this machine's (e.g. behind a proxy)")
+    parser.add_argument("--teacher-key", default=None, metavar="KEY",
+                        help="the key of the teacher's link (default: one made with the class board and kept in it)")
     parser.add_argument("--gallery", type=Path, action="append", default=[], metavar="DIR",
                         help="also recognise the paintings of this folder, by any painters (images/<Artist_Name>/*.jpg, "
                         "or a CSV of file, artist, title): indexed once, then kept in the cache; repeatable")
@@ -65,7 +68,7 @@ def main(argv=None) -> int:
         print(f"Classroom mode: the class board is kept in {board.path}")
     app = build_demo(predictor, examples_dir=HERE / "assets" / "examples", quiz_dir=args.quiz,
                      concurrency=args.concurrency, classroom_board=board, classroom_host=args.host,
-                     classroom_link=args.classroom_url)
+                     classroom_link=args.classroom_url, teacher_key=args.teacher_key)
     launch(app, args.host, args.port, share=args.share, concurrency=args.concurrency)
     return 0
 

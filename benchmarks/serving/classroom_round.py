@@ -22,6 +22,8 @@ from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 
+TEACHER_KEY = "benchmark-teacher"  # the board is the teacher's: it takes the key
+
 def one_round(url: str, students: int) -> dict:
     """Join ``students`` clients, release their answers together; seconds per answer and until all are on the board."""
     from gradio_client import Client
@@ -44,12 +46,12 @@ def one_round(url: str, students: int) -> dict:
     threads, released, took = all_at_once(answer, students)
     on_board = None
     while time.perf_counter() - released < 30:
-        if teacher.predict(api_name="/class_board")["answers"] >= students:
+        if teacher.predict(TEACHER_KEY, api_name="/class_board")["answers"] >= students:
             on_board = time.perf_counter() - released
             break
     for thread in threads:
         thread.join()
-    board = teacher.predict(api_name="/class_board")
+    board = teacher.predict(TEACHER_KEY, api_name="/class_board")
     return {"answers_on_board": board["answers"], "players": len(board["players"]), "errors": errors,
             "all_on_board_s": round(on_board, 3) if on_board is not None else None,
             "answer_s_median": round(statistics.median(took), 3), "answer_s_max": round(max(took), 3), "board": board}
@@ -69,18 +71,18 @@ def main() -> None:
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as folder:
             database = str(Path(folder) / "board.sqlite3")
-            server, url = start_app("--classroom", "--classroom-db", database)
+            server, url = start_app("--classroom", "--classroom-db", database, "--teacher-key", TEACHER_KEY)
             try:
                 wait_until_serving(url, server)
                 result = one_round(url, args.students)
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-            server, url = start_app("--classroom", "--classroom-db", database)
+            server, url = start_app("--classroom", "--classroom-db", database, "--teacher-key", TEACHER_KEY)
             try:
                 wait_until_serving(url, server)
                 result["identical_after_restart"] = Client(url, verbose=False).predict(
-                    api_name="/class_board") == result.pop("board")
+                    TEACHER_KEY, api_name="/class_board") == result.pop("board")
             finally:
                 server.terminate()
                 server.wait(timeout=30)

@@ -36,10 +36,11 @@ class App:
 
 def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir: Path | None = None,
                concurrency: int | None = None, classroom_board=None, classroom_host: str = "127.0.0.1",
-               classroom_link: str | None = None) -> App:
+               classroom_link: str | None = None, teacher_key: str | None = None) -> App:
     """The whole app for one loaded model (``quiz_dir``: the quiz paintings and their manifest; ``concurrency``:
     requests computed at once, as given to ``launch``; ``classroom_board``: a ``classroom.Board`` turns on classroom
-    mode, with the join link made from ``classroom_link`` or the address the app listens on, ``classroom_host``).
+    mode, with the join link made from ``classroom_link`` or the address the app listens on, ``classroom_host``, and
+    the teacher's key ``teacher_key`` or the board's).
     The About tab shows the figures measured on this model that ship in its bundle (``Bundle.measured``)."""
     bundle = predictor.bundle
     quiz = Quiz(predictor, quiz_dir) if quiz_dir else None
@@ -53,7 +54,7 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir:
             other_tabs = [identify_view]
             if quiz is not None:
                 if classroom_board is not None:
-                    classroom = Classroom(classroom_board, quiz, served, classroom_host, classroom_link)
+                    classroom = Classroom(classroom_board, quiz, served, classroom_host, classroom_link, teacher_key)
                 with gr.Tab("Quiz", id="quiz") as quiz_view:
                     quiz_tab(quiz, bundle.artists, served, demo.load, classroom)
                 other_tabs.append(quiz_view)
@@ -62,18 +63,13 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir:
             with gr.Tab("About", id="about") as about_view:
                 gr.Markdown(model_card(bundle, predictor.runtime), elem_id="model-card")
             other_tabs += [training_view, about_view]
-            if classroom is not None:
-                with gr.Tab("Class", id="class") as class_view:
-                    class_tab(classroom, class_view, other_tabs)
+            if classroom is not None:  # shown to the teacher's page only (``Classroom.page_role``)
+                with gr.Tab("Class", id="class", visible=False) as class_view:
+                    key = class_tab(classroom, class_view, other_tabs)
         demo.load(training_data, outputs=training_outputs, api_name="training_data")
-        if classroom is not None:  # the join link (?view=quiz) opens the Quiz tab
-            demo.load(_opened_tab, outputs=[tabs], api_visibility="private")
+        if classroom is not None:  # the join link (?view=quiz) opens the Quiz tab, the teacher's the Class tab
+            demo.load(classroom.page_role, outputs=[tabs, class_view, key], api_visibility="private")
     return App(demo, predictor, classroom)
-
-
-def _opened_tab(request: gr.Request):
-    view = request.query_params.get("view") if request is not None else None
-    return gr.Tabs(selected=view) if view in ("quiz", "class") else gr.Tabs()
 
 
 def launch(app: App, host: str, port: int, share: bool = False, concurrency: int | None = None, **kwargs):
@@ -82,13 +78,30 @@ def launch(app: App, host: str, port: int, share: bool = False, concurrency: int
     demo = app.demo
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency or usable_cpus())
     blocking = not kwargs.pop("prevent_thread_lock", False)
+    quiet = kwargs.pop("quiet", False)
     result = demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
                          theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=IDENTIFY_CSS + CLASSROOM_CSS,
-                         footer_links=["api", "gradio"], prevent_thread_lock=True, **kwargs)
+                         footer_links=["api", "gradio"], prevent_thread_lock=True, quiet=True, **kwargs)
     if app.predictor.gallery is not None:  # read once the page is served, not at the first photo
         threading.Thread(target=app.predictor.gallery.load, name="gallery", daemon=True).start()
     if app.classroom is not None and share and demo.share_url and not app.classroom.link:
         app.classroom.link = demo.share_url  # students join through the public link
+    if not quiet:
+        local = getattr(demo, "local_url", None) or f"http://{host}:{port}/"
+        print(started_lines(app, local, demo.share_url if share else None, host, port), flush=True)
     if blocking:
         demo.block_thread()
     return result
+
+
+def started_lines(app: App, local_url: str, share_url: str | None, host: str, port: int) -> str:
+    """What the terminal says once the app serves: where, and in classroom mode the students' and the teacher's
+    links, each with what it is for (Gradio's own lines would point to a ``share=True`` that is ``--share`` here)."""
+    lines = [f"Running on local URL:  {local_url}"]
+    lines.append(f"Running on public URL: {share_url}" if share_url else
+                 "For a public link (students outside this network): python app.py --share")
+    if app.classroom is not None:
+        students, teacher = app.classroom.links(f"localhost:{port}")
+        lines += [f"Students join at:  {students}",
+                  f"Teacher's page (the projector; keep this link to yourself, it holds the key):  {teacher}"]
+    return "\n".join(lines)

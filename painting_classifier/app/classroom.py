@@ -1,8 +1,8 @@
 """Classroom mode's board: a class of students against the model on the same quiz paintings, kept in SQLite.
 
 Stored (and nothing else): classes (when each board was started), the students' nicknames with when they
-joined, and each answer with its round, the painting's file name, the name chosen, whether it was right and
-when. The model's answers come from the quiz itself. One SQLite connection per thread, WAL journal and a busy
+joined, each answer with its round, the painting's file name, the name chosen, whether it was right and when,
+and the key of the teacher's link. The model's answers come from the quiz itself. One SQLite connection per thread, WAL journal and a busy
 timeout, so answers from many phones at once are all written; "New class" starts a fresh board and keeps the
 old ones.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import secrets
 import sqlite3
 import threading
 import time
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS classes (id INTEGER PRIMARY KEY, started TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS players (
     id INTEGER PRIMARY KEY, class_id INTEGER NOT NULL REFERENCES classes(id), nickname TEXT NOT NULL,
     joined TEXT NOT NULL, UNIQUE (class_id, nickname));
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS answers (
     player_id INTEGER NOT NULL REFERENCES players(id), round INTEGER NOT NULL, painting TEXT NOT NULL,
     chosen TEXT NOT NULL, right INTEGER NOT NULL, answered TEXT NOT NULL, PRIMARY KEY (player_id, round));
@@ -134,6 +136,20 @@ class Board:
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._db())
+
+    def teacher_key(self, chosen: str | None = None) -> str:
+        """The key of the teacher's link: ``chosen`` (``--teacher-key``), else the one kept with the board, else a
+        new one, kept with the board so that the teacher's link outlives a restart."""
+        with self._transaction() as db:
+            if chosen:
+                db.execute("INSERT OR REPLACE INTO settings VALUES ('teacher_key', ?)", (chosen,))
+                return chosen
+            kept = db.execute("SELECT value FROM settings WHERE name = 'teacher_key'").fetchone()
+            if kept:
+                return kept[0]
+            key = secrets.token_urlsafe(12)
+            db.execute("INSERT INTO settings VALUES ('teacher_key', ?)", (key,))
+            return key
 
     def current_class(self) -> int:
         return self._db().execute("SELECT MAX(id) FROM classes").fetchone()[0]

@@ -2,13 +2,19 @@
 phones, every answer counts on a board kept in SQLite (``classroom.py``), and the teacher's Class tab shows
 on the projector whether the class beat the network, and on which paintings.
 
+Students and the teacher have separate links. The students' (``?view=quiz``) opens the Quiz tab; the teacher's
+(``?view=class&key=KEY``) also shows the Class tab, which no other page has. The key is made with the board and
+kept in it (``--teacher-key`` sets it); the teacher needs no account.
+
 Endpoints: ``/class_join`` (nickname; the session then plays the class's ten paintings through
-``/quiz_answer`` and ``/quiz_next``), ``/class_board`` (the board as JSON) and ``/class_new`` (a fresh board).
+``/quiz_answer`` and ``/quiz_next``), and with the teacher's key ``/class_board`` (the board as JSON) and
+``/class_new`` (a fresh board). Without the key they refuse, saying why.
 """
 from __future__ import annotations
 
 import io
 import logging
+import secrets
 import socket
 
 import gradio as gr
@@ -22,6 +28,9 @@ log = logging.getLogger(__name__)
 
 BOARD_EVERY = 2.0  # seconds between refreshes of the teacher's board while the Class tab is open
 QUIZ_VIEW = "quiz"  # ?view=quiz in the join link opens the Quiz tab
+CLASS_VIEW = "class"  # ?view=class&key=KEY: the teacher's page
+NOT_THE_TEACHER = ("Only the teacher's page can do this: open the teacher's link, which carries its key (the app "
+                   "prints it when it starts).")
 CSS = """
 #class-score h1 { font-size: 3.2rem; line-height: 1.1; margin: 0; }
 #class-score p { font-size: 1.5rem; }
@@ -43,14 +52,20 @@ def join_link(fixed: str | None, host_header: str, bound_host: str) -> tuple[str
     """(the link students open, a warning when their phones probably cannot reach it): ``fixed`` (--share or
     --classroom-url) when set, else the address the teacher's browser used, with this machine's local network
     address instead of localhost when the app listens on every interface."""
+    base, warning = app_address(fixed, host_header, bound_host)
+    return f"{base}/?view={QUIZ_VIEW}", warning
+
+
+def app_address(fixed: str | None, host_header: str, bound_host: str) -> tuple[str, str]:
+    """(the app's address as phones would open it, a warning when they probably cannot): see ``join_link``."""
     if fixed:
-        return fixed.rstrip("/") + f"/?view={QUIZ_VIEW}", ""
+        return fixed.rstrip("/"), ""
     host, _, port = host_header.partition(":")
     local = host in ("localhost", "127.0.0.1", "::1", "[::1]")
     if local and bound_host in ("0.0.0.0", "::", ""):
         host = lan_address() or host
         local = host.startswith("127.")
-    link = f"http://{host}{':' + port if port else ''}/?view={QUIZ_VIEW}"
+    link = f"http://{host}{':' + port if port else ''}"
     warning = ("Phones cannot reach this address: start the app with `--host 0.0.0.0` (school network) or `--share`."
                if local else "")
     return link, warning
@@ -69,9 +84,10 @@ class Classroom:
     """What classroom mode's events share: the board, the quiz, the join link and the flood limits."""
 
     def __init__(self, board: Board, quiz: Quiz, served: ServedImages | None = None, bound_host: str = "127.0.0.1",
-                 link: str | None = None):
+                 link: str | None = None, teacher_key: str | None = None):
         self.board, self.quiz, self.served = board, quiz, served or ServedImages()
         self.bound_host, self.link = bound_host, link
+        self.key = board.teacher_key(teacher_key)
         self.joins = RateLimit(5, 60, "joins")
         self.answers = RateLimit(20, 10, "answers")
         self._qr: dict[str, str] = {}
@@ -103,6 +119,27 @@ class Classroom:
 
     # --- the teacher ------------------------------------------------------------------------------------------
 
+    def is_teacher(self, key) -> bool:
+        return isinstance(key, str) and bool(key) and secrets.compare_digest(key.encode(), self.key.encode())
+
+    def _teacher_only(self, key) -> None:
+        if not self.is_teacher(key):
+            raise gr.Error(NOT_THE_TEACHER, title="Teacher's page only", print_exception=False)
+
+    def links(self, host_header: str) -> tuple[str, str]:
+        """(the students' join link, the teacher's link with its key) as phones on ``host_header`` would open them."""
+        base, _ = app_address(self.link, host_header, self.bound_host)
+        return f"{base}/?view={QUIZ_VIEW}", f"{base}/?view={CLASS_VIEW}&key={self.key}"
+
+    def page_role(self, request: gr.Request | None = None):
+        """On page load: the tab the link opens; the Class tab and the key for the teacher's page only."""
+        params = request.query_params if request is not None else {}
+        teacher = self.is_teacher(params.get("key"))
+        view = params.get("view")
+        selected = view if view == QUIZ_VIEW or (view == CLASS_VIEW and teacher) else None
+        return (gr.Tabs(selected=selected) if selected else gr.Tabs(), gr.Tab(visible=teacher),
+                self.key if teacher else "")
+
     def model_answers(self, class_id: int) -> dict[str, tuple[str, str, bool]]:
         """Painting file name -> (painter, the model's guess, right) for a class's paintings."""
         order = self.quiz.new_game(seed=class_id)["order"]
@@ -113,8 +150,9 @@ class Classroom:
         class_id = self.board.current_class()
         return standing(self.board, class_id, self.model_answers(class_id))
 
-    def board_json(self) -> dict:
-        """The current class's board for API clients."""
+    def board_json(self, key: str) -> dict:
+        """The current class's board for API clients with the teacher's ``key``."""
+        self._teacher_only(key)
         return self._board_of(self.current())
 
     def _board_of(self, now: Standing) -> dict:
@@ -122,8 +160,9 @@ class Classroom:
                 "class_right": now.class_right, "model_right": now.model_right, "per_painting": now.per_painting,
                 "ranking": now.ranking}
 
-    def teacher_view(self, show_ranking: bool, request: gr.Request | None = None):
-        """The Class tab's outputs: join link, QR code, score, per-painting table, ranking."""
+    def teacher_view(self, key: str, show_ranking: bool, request: gr.Request | None = None):
+        """The Class tab's outputs: join link, QR code, score, per-painting table, ranking (teacher's key only)."""
+        self._teacher_only(key)
         host = request.headers.get("host", "localhost") if request is not None else "localhost"
         link, warning = join_link(self.link, host, self.bound_host)
         if link not in self._qr:
@@ -133,9 +172,11 @@ class Classroom:
                 score_text(now), per_painting_frame(now), gr.update(value=ranking_frame(now), visible=show_ranking),
                 self._board_of(now))
 
-    def new_class(self, show_ranking: bool, request: gr.Request | None = None):
+    def new_class(self, key: str, show_ranking: bool, request: gr.Request | None = None):
+        """A fresh board (teacher's key only); the Class tab's outputs for it."""
+        self._teacher_only(key)
         self.board.new_class()
-        return self.teacher_view(show_ranking, request)
+        return self.teacher_view(key, show_ranking, request)
 
 
 def _session(request: gr.Request | None) -> str:
@@ -165,9 +206,11 @@ def ranking_frame(now: Standing) -> pd.DataFrame:
                          for i, r in enumerate(now.ranking, start=1)], columns=["#", "Nickname", "Right", "Answered"])
 
 
-def class_tab(classroom: Classroom, tab: gr.Tab, other_tabs: list[gr.Tab]) -> None:
+def class_tab(classroom: Classroom, tab: gr.Tab, other_tabs: list[gr.Tab]) -> gr.Textbox:
     """The teacher's Class tab (the projector): link and QR code, live score, per-painting results, ranking,
-    "New class". The board refreshes every ``BOARD_EVERY`` seconds while this tab is open."""
+    "New class". The board refreshes every ``BOARD_EVERY`` seconds while this tab is open. Returns the hidden box
+    that holds the teacher's key on the teacher's page (empty on every other)."""
+    key = gr.Textbox(visible=False, elem_id="class-key")
     with gr.Row():
         with gr.Column(scale=1, min_width=240):
             link = gr.Markdown(elem_id="class-join-link")
@@ -182,11 +225,12 @@ def class_tab(classroom: Classroom, tab: gr.Tab, other_tabs: list[gr.Tab]) -> No
     board = gr.JSON(visible=False)
     timer = gr.Timer(BOARD_EVERY, active=False)
     outputs = [link, qr, score, paintings, ranking, board]
-    tab.select(classroom.teacher_view, inputs=[show_ranking], outputs=outputs, api_visibility="private")
+    tab.select(classroom.teacher_view, inputs=[key, show_ranking], outputs=outputs, api_visibility="private")
     tab.select(lambda: gr.Timer(active=True), outputs=[timer], api_visibility="private")
     for other in other_tabs:
         other.select(lambda: gr.Timer(active=False), outputs=[timer], api_visibility="private")
-    gr.on([timer.tick, show_ranking.change], classroom.teacher_view, inputs=[show_ranking], outputs=outputs,
+    gr.on([timer.tick, show_ranking.change], classroom.teacher_view, inputs=[key, show_ranking], outputs=outputs,
           api_visibility="private", show_progress="hidden")
-    new_button.click(classroom.new_class, inputs=[show_ranking], outputs=outputs, api_name="class_new")
+    new_button.click(classroom.new_class, inputs=[key, show_ranking], outputs=outputs, api_name="class_new")
     gr.api(classroom.board_json, api_name="class_board")
+    return key

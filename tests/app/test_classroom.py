@@ -94,3 +94,11 @@ def test_a_flood_from_one_page_gets_a_readable_error_and_other_pages_keep_going(
     with pytest.raises(ClassroomError, match="Too many joins from this page"):
         limit.check("phone-1")
     limit.check("phone-2")
+
+
+def test_the_teachers_key_is_made_once_kept_with_the_board_and_can_be_chosen(tmp_path):
+    made = Board(tmp_path / "board.sqlite3").teacher_key()
+    assert len(made) >= 16 and Board(tmp_path / "board.sqlite3").teacher_key() == made  # a restart keeps it
+    assert Board(tmp_path / "other.sqlite3").teacher_key() != made  # every board its own
+    assert Board(tmp_path / "board.sqlite3").teacher_key("chosen-key") == "chosen-key"
+    assert Board(tmp_path / "board.sqlite3").teacher_key() == "chosen-key"

@@ -75,3 +75,16 @@ def running_app(tiny_bundle, tiny_quiz, tmp_path: Path, *options: str):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def printed(log: Path, pattern: str, timeout: float = 30) -> "re.Match":
+    """The first match of ``pattern`` in what the app has printed to ``log``, waiting for it to be printed."""
+    import re
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(pattern, log.read_text())
+        if found:
+            return found
+        time.sleep(0.1)  # polling a file the app writes to
+    raise AssertionError(f"the app never printed {pattern!r}: {log.read_text()[-2000:]}")

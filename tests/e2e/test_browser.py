@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.servers import SCREENSHOTS, chromium, needs_chromium, running_app
+from tests.e2e.servers import SCREENSHOTS, chromium, needs_chromium, printed, running_app
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 
@@ -222,18 +222,29 @@ def classroom_app(tiny_bundle, tiny_quiz, tmp_path):
         yield served
 
 
+def teacher_link(log) -> str:
+    """The teacher's link, as the app printed it when it started."""
+    return printed(log, r"Teacher's page.*?(http\S+)").group(1)
+
+
 def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroom_app, tmp_path):
-    """Three students on phone-sized pages join with nicknames and answer; the teacher's Class tab (1280x720)
-    shows 3 players by nickname, the model's answer and a QR code image."""
+    """Three students on phone-sized pages join with nicknames and answer; the teacher's Class tab (1280x720),
+    opened by the link the app printed, shows 3 players by nickname, the model's answer and a QR code image. No
+    student page has the Class tab, not even at ?view=class."""
     from playwright.sync_api import expect
 
     url, log = classroom_app
     with chromium() as browser:
         try:
             teacher = browser.new_page(viewport={"width": 1280, "height": 720})
-            teacher.goto(url)
-            teacher.get_by_role("tab", name="Class").click()
+            teacher.goto(url + teacher_link(log).split("/", 3)[3])  # the printed link's path, on the test's port
             expect(teacher.locator("#class-score")).to_contain_text("Waiting for answers", timeout=30_000)
+            scout = browser.new_page(viewport={"width": 390, "height": 844})
+            scout.goto(url + "?view=class")  # a student who guessed the teacher's view, without the key
+            expect(scout.get_by_role("tab", name="Quiz")).to_be_visible(timeout=30_000)
+            expect(scout.get_by_role("tab", name="Class")).to_have_count(0)
+            expect(scout.locator("#class-new")).to_be_hidden()
+            scout.close()
             phones = []
             for nickname in ("Ann", "Bo", "Cy"):
                 phone = browser.new_page(viewport={"width": 390, "height": 844})
