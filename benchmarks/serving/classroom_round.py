@@ -21,7 +21,6 @@ from benchmarks.common.app_client import all_at_once, start_app, wait_until_serv
 from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
-
 TEACHER_KEY = "benchmark-teacher"  # the board is the teacher's: it takes the key
 
 def one_round(url: str, students: int) -> dict:

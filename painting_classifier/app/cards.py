@@ -23,27 +23,10 @@ def clean_bio(text: str) -> str:
     return re.sub(r"\s+([,.;:])", r"\1", text)
 
 
-def _first_sentences(text: str, limit: int = 450) -> str:
-    text = clean_bio(text)
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    end = cut.rfind(". ")
-    return cut[: end + 1] if end > limit // 3 else cut.rsplit(" ", 1)[0] + " …"
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence of ``text`` (at most about 200 characters), without parentheses (Wikipedia's
-    pronunciations and dates)."""
-    text = clean_bio(text)
-    end = text.find(". ")
-    return text[: end + 1] if 0 < end < 200 else _first_sentences(text, 200)
-
-
 def artist_card(row: pd.Series, probability: float) -> str:
     """Markdown card for one artist from the bundle's artists.csv."""
     facts = " · ".join(str(row[c]) for c in ("years", "genre", "nationality") if str(row.get(c, "")).strip())
-    lines = [f"### {row['name']}", f"**{facts}**" if facts else "", "", _first_sentences(row.get("bio", ""))]
+    lines = [f"### {row['name']}", f"**{facts}**" if facts else "", "", clean_bio(row.get("bio", ""))]
     if str(row.get("wikipedia", "")).startswith("http"):
         lines += ["", f"[Read more on Wikipedia]({row['wikipedia']})"]
     trained_on = int(row.get("train_paintings", row.get("paintings", 0)))
@@ -97,52 +80,20 @@ def _percent(metrics: dict, key: str) -> str:
     return f"{metrics[key]:.1%}" if metrics.get(key) is not None else "n/a"
 
 
-def _training_stages(bundle: Bundle) -> str:
-    config, history = bundle.config, bundle.history
-    stages = "a classifier head trained on cached backbone features" if config.pretrained else "end-to-end training"
-    if config.pretrained and config.fine_tune_epochs:
-        stages += f", then fine-tuning of the top {config.fine_tune_layers} backbone layers (BatchNorm frozen)"
-    if config.refit and "stage" in history and (history["stage"] == "refit").any():
-        stages += (f"; then the head was trained again on train + validation for the "
-                   f"{int((history['stage'] == 'refit').sum())} epochs that validation chose")
-    return stages
-
-
-def _training_options(bundle: Bundle) -> str:
-    config = bundle.config
-    options = [f"Adam, learning rate {config.learning_rate:g}", f"batch {config.batch_size}",
-               f"early stopping on validation loss (patience {config.patience})",
-               "class weights total/(artists·count)" if config.class_weights else "no class weights"]
-    if config.augment:
-        options.append("mirrored paintings as augmentation")
-    if config.degraded_copies:
-        copies = "one upload-like copy" if config.degraded_copies == 1 else f"{config.degraded_copies} upload-like copies"
-        options.append(f"{copies} of each painting (thumbnails, photos on a wall, details, light, grayscale, JPEG)")
-    if config.thumbnail_copies:
-        options.append("a squashed 256 px thumbnail of each painting stored larger than that")
-    if config.grayscale_copies:
-        options.append("a black-and-white copy of each painting")
-    if config.museum_copies:
-        options.append("a copy of each painting photographed in a museum")
-    if config.label_smoothing:
-        options.append(f"label smoothing {config.label_smoothing}")
-    if config.head_l2:
-        options.append(f"L2 {config.head_l2:g} on the softmax weights")
-    return ", ".join(options)
-
-
 def _model_section(bundle: Bundle, runtime: str) -> str:
+    """How the model works, in words for a class (the recipe's terms are in the README and the Training tab)."""
     config = bundle.config
-    views = ", ".join("whole painting" if k == 1 else f"{k}×{k} tiles at {k}× resolution" for k in config.scales)
-    weights = "ImageNet weights" if config.weights == "imagenet" else f"weights: {config.weights}"
-    style = (f", {'pooled features plus ' if config.pooled_features else ''}style statistics (channel means and "
-             "standard deviations of five intermediate stages, i.e. texture)") if config.style_stats else ""
-    precision = bundle.manifest.get("litert", {}).get("weights")
-    runs_on = (f"the bundle's LiteRT model ({precision} weights)" if precision else "a LiteRT conversion of the model"
-               ) if runtime == "litert" else "the Keras model"
-    return (f"**Model.** Backbone `{config.backbone}` ({weights}), views of {config.effective_view_size} px: "
-            f"{views} (input {bundle.input_size} px){style}. Training: {_training_stages(bundle)}; "
-            f"{_training_options(bundle)}.\nPredictions here run on {runs_on}.")
+    tiles = [k for k in config.scales if k > 1]
+    views = "the whole painting" + (f" and {tiles[0]}×{tiles[0]} close-ups of it" if tiles else "")
+    seeing = ("a network that first learnt to see on a million everyday photos (ImageNet)" if config.weights ==
+              "imagenet" else "a network trained from scratch on the paintings")
+    texture = " and the texture of the brushwork (how colours and strokes vary)" if config.style_stats else ""
+    copies = (", also as phone photos, thumbnails, details and black-and-white copies, so that real uploads look "
+              "familiar" if config.degraded_copies or config.museum_copies or config.grayscale_copies else "")
+    return (f"**How it works.** It looks at {views} with {seeing}, which describes shapes, colours{texture}. "
+            f"A last layer learnt which of these descriptions go with which of the {len(bundle.classes)} artists, "
+            f"from the paintings below{copies}. It runs on this computer, without TensorFlow"
+            + (" (LiteRT)." if runtime == "litert" else "."))
 
 
 def _data_section(bundle: Bundle) -> str:
@@ -151,26 +102,26 @@ def _data_section(bundle: Bundle) -> str:
     folders = ", ".join(f"`{name}`" + (" (training and validation only)" if info.get("train_only") else "")
                         for name, info in sources.items())
     return (f"**Data.** {sum(n.values())} paintings of {len(bundle.classes)} artists\n"
-            f"({n.get('train', 0)} train / {n.get('val', 0)} validation / {n.get('test', 0)} test; stratified by "
-            f"artist, near-duplicates never on two sides). Data folders: {folders} — paintings from\n*Best Artworks "
+            f"({n.get('train', 0)} to learn from, {n.get('val', 0)} to check it while it learnt, {n.get('test', 0)} "
+            "kept aside to test it, every artist in each; copies of one painting always on one side). Data folders: {folders} — paintings from\n*Best Artworks "
             "of All Time* (ikarus777 on Kaggle, CC BY-NC-SA 4.0) and other public copies, so this model is for "
             "non-commercial use.")
 
 
 def _metrics_section(bundle: Bundle) -> str:
     metrics = bundle.metrics
-    calibration = ""
+    sure = ""
     if metrics.get("temperature") and metrics.get("mean_confidence") is not None:
-        calibration = (f"; mean confidence {metrics['mean_confidence']:.1%} (probabilities calibrated on "
-                       f"validation data with softmax temperature {metrics['temperature']:.2f})")
-    return (f"**Test metrics** (held-out test split, {metrics.get('n_images', 0)} paintings): top-1 "
-            f"{_percent(metrics, 'top1')},\ntop-5 {_percent(metrics, 'top5')}, balanced accuracy "
-            f"{_percent(metrics, 'balanced_accuracy')}, macro-F1\n{metrics.get('macro_f1', float('nan')):.3f}"
-            f"{calibration}.")
+        sure = (f" Its percentages were tuned so that they mean what they say: on these paintings it was "
+                f"{metrics['mean_confidence']:.0%} sure on average.")
+    return (f"**How often it is right** ({metrics.get('n_images', 0)} paintings it never saw while learning): its "
+            f"first name is the painter for {_percent(metrics, 'top1')}, and the painter is among its five names for "
+            f"{_percent(metrics, 'top5')}. Counting every artist equally, rare ones too, its first name is right for "
+            f"{_percent(metrics, 'balanced_accuracy')}.{sure}")
 
 
 def _limits_section(bundle: Bundle) -> str:
-    others = ("A scope check says when a picture does not look like a painting by one of them, but it\n  "
+    others = ("A check says when a picture does not look like a painting by one of them, but it\n  "
               "catches photos far better than paintings by other artists, which often get one of the 50"
               if bundle.scope is not None else "any other painter gets one of them, so read low probabilities as "
               "\"unsure\"")
@@ -178,7 +129,7 @@ def _limits_section(bundle: Bundle) -> str:
 - It knows these {len(bundle.classes)} artists only. {others}.
 - The data are very imbalanced (some artists have hundreds of paintings, others a handful); rare artists are
   recognised less reliably — see per-artist accuracy on the Training tab.
-- Small test split: the metrics above carry a few points of sampling noise.
+- Only {bundle.metrics.get('n_images', 0)} test paintings: the figures above could be a few points higher or lower by chance.
 - It recognises style, not authorship: it is **not** a forgery or attribution tool."""
 
 
@@ -195,7 +146,7 @@ def real_world_section(results: dict, bundle: Bundle) -> str:
     rows = [r for r in results.get("results", []) if r.get("crop", True)]
     lines = [f"**Real-world uploads** ({results.get('paintings', 'test split')}, {rows[0]['n'] if rows else 0} "
              "paintings, made by `benchmarks/quality/real_world.py`):", "",
-             "| upload | top-1 | top-5 | change in top-1 |", "|---|---|---|---|"]
+             "| upload | first name right | among its five names | change in first name right |", "|---|---|---|---|"]
     lines += [f"| {KIND_NAMES.get(r['kind'], r['kind'])} | {r['top1']:.1%} | {r['top5']:.1%} | "
               f"{100 * (r.get('change_vs_clean') or 0):+.1f} |" for r in rows]
     return "\n".join(lines)
@@ -215,13 +166,12 @@ def scope_section(results: dict, bundle: Bundle) -> str:
                   + (f", and rejects {negatives['rejected_on_validation']:.0%} of the paintings of "
                      f"{negatives['val']['artists']} further painters it never saw"
                      if negatives.get("rejected_on_validation") is not None else "") + ".")
-    return (f"**Not one of the {len(bundle.classes)}?** A scope score (how painting-like the picture's features "
-            "are, how well it matches any artist, and how much its style is theirs rather than another painter's) "
+    return (f"**Not one of the {len(bundle.classes)}?** A check (how much the picture looks like a painting, how "
+            "well it matches any artist, and how much its style is theirs rather than another painter's) "
             f"flags pictures outside what the model knows.{learnt} Measured by "
             f"`benchmarks/quality/scope.py`: it keeps {results['test_kept']:.0%} of the {results['test_paintings']} test "
-            f"paintings in scope and rejects {photos['rejected']:.0%} of {photos['n']} photos (AUROC "
-            f"{photos['auroc']:.2f}) and {others['rejected']:.0%} of {others['n']} paintings by other artists "
-            f"(AUROC {others['auroc']:.2f}).")
+            f"paintings in scope and rejects {photos['rejected']:.0%} of {photos['n']} photos and "
+            f"{others['rejected']:.0%} of {others['n']} paintings by other artists.")
 
 
 def museum_section(results: dict, bundle: Bundle) -> str:
@@ -237,7 +187,7 @@ def museum_section(results: dict, bundle: Bundle) -> str:
     return (f"**Photos taken in a museum** (`benchmarks/quality/museum_photos.py`): of {photos['n']} real visitors' photos "
             f"of paintings by the {len(bundle.classes)} (gilt frames, walls, selfies), the app names the painter of "
             f"{photos['top1']:.0%} ({plain['museum_photos_dev']['top1']:.0%} without its search for the painting) "
-            f"and has the painter among its top 5 for {photos['top5']:.0%}; of {scenes['n']} synthetic museum "
+            f"and has the painter among its five names for {photos['top5']:.0%}; of {scenes['n']} synthetic museum "
             f"scenes, {scenes['top1']:.0%}. " + _box_advice(results.get("museum_photos_dev_at_hand_boxes")))
 
 
@@ -263,7 +213,7 @@ def _box_advice(boxed: dict | None) -> str:
     if not boxed:
         return "Crop to the painting (draw a box) for a better answer."
     return (f"Drawing a box around the painting (**Not the right region?**) helps: cut at such boxes, the same photos "
-            f"get {boxed['top1']:.0%} top-1 and {boxed['top5']:.0%} top-5.")
+            f"get the painter first for {boxed['top1']:.0%} and among the five names for {boxed['top5']:.0%}.")
 
 
 def model_card(bundle: Bundle, runtime: str) -> str:
@@ -273,8 +223,8 @@ def model_card(bundle: Bundle, runtime: str) -> str:
     results = bundle.measured
     manifest = bundle.manifest
     what = (f"**What it does.** Names which of the {len(bundle.classes)} artists of the Kaggle data set *Best "
-            "Artworks of All Time* most\nlikely painted a picture, with probabilities, and shows where the network "
-            "looked (a class activation map from the same forward pass).")
+            "Artworks of All Time* most\nlikely painted a picture, with how sure it is, and shows where the network "
+            "looked: the bright parts of the map are those that made it think of that artist.")
     footer = (f"<sub>Bundle `{bundle.path.name}`, created {manifest.get('created', '?')}, trained with TensorFlow\n"
               f"{manifest.get('versions', {}).get('tensorflow', '?')}; model sha256 `{bundle.checksum[:12]}…`</sub>")
     sections = [_data_section(bundle), _model_section(bundle, runtime), _metrics_section(bundle),

@@ -34,11 +34,22 @@ SIMILAR = "Paintings the model finds most alike"
 # out of scope: greyed, no headline name, the three closest names only (the API still gets all top_k)
 CSS = """.out-of-scope { opacity: 0.5; }
 #prediction.out-of-scope .output-class { display: none; }
+#prediction.out-of-scope .container { padding-top: 2.4rem; }  /* the first name clear of the label above it */
 #prediction.out-of-scope .confidence-set:nth-of-type(n+4) { display: none; }
 #model-card td:not(:first-child) { white-space: nowrap; }
 @media (max-width: 480px) { #model-card td, #model-card th { padding: 6px 8px; } }
 #similar-paintings .grid-wrap { min-height: 0; height: auto; }
+#map-legend { margin-top: -0.5rem; }
+#map-legend .bar { height: 10px; border-radius: 5px;
+  background: linear-gradient(to right, #000004, #420a68, #932667, #dd513a, #fca50a, #fcffa4); }
+#map-legend .ends { display: flex; justify-content: space-between; font-size: 0.85rem; }
 """
+# on a phone the answer sits below the photo: bring it into view once it has come
+SCROLL_TO_ANSWER = """() => {
+  if (window.innerWidth < 768) document.getElementById("confidence-note")?.scrollIntoView({behavior: "smooth"});
+}"""
+MAP_LEGEND = ("<div class='bar'></div><div class='ends'><span>dark: hardly looked</span>"
+              "<span>bright: what made it think of this artist</span></div>")
 # greys out the guesses and the card while the picture is out of scope (client side: the API keeps plain values)
 SCOPE_JS = """(scope) => {
   const out = Boolean(scope) && scope.in_scope === false;
@@ -97,12 +108,13 @@ def _examples(folder: Path) -> list[Path]:
 
 
 # plain text: Gradio's Markdown shows the asterisks of an italic note that holds bold words
-SEARCH_NOTE = ("Looked for the painting in your photo: left is the region most like a painting by one of the artists, "
-               "and the answer combines what the model saw in all {regions} regions it tried, that one counting most. "
-               "Wrong region? Draw the painting's box under **Not the right region?**, or untick **Find the painting "
-               "in a photo**.\n\n")
-CROP_NOTE = ("Looked at the painting found in your photo (left), not at the whole photo. Wrong region? Draw the "
-             "painting's box under **Not the right region?**, or untick **Find the painting in a photo**.\n\n")
+SEARCH_NOTE = ("Looked for the painting in your photo: **What the model looked at** shows the region most like a "
+               "painting by one of the artists, and the answer combines what the model saw in all {regions} regions it "
+               "tried, that one counting most. Wrong region? Draw the painting's box under **Not the right "
+               "region?**, or untick **Find the painting in a photo**.\n\n")
+CROP_NOTE = ("Looked at the painting found in your photo (**What the model looked at**), not at the whole photo. Wrong "
+             "region? Draw the painting's box under **Not the right region?**, or untick **Find the painting in a "
+             "photo**.\n\n")
 
 
 def _how_it_looked(found) -> str:
@@ -234,6 +246,7 @@ def identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: i
             scope = gr.JSON(label="Scope", visible=False)  # for API users: in_scope, scope_score, out_of_scope
         with gr.Column(scale=1):
             heatmap = gr.Image(label="Where the model looked", interactive=False, height=420, elem_id="gradcam")
+            gr.HTML(MAP_LEGEND, elem_id="map-legend")
     outputs = [label, card, note, seen, scope]
     # user actions only (.input, not .change): example clicks show their cached results instead
     event = gr.on([image.input, top_k.release, find.input], events.identify, inputs=[image, top_k, find],
@@ -242,6 +255,7 @@ def identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: i
                   concurrency_id="model")
     event.success(events.similar, inputs=[image, find], outputs=[similar], api_name="similar", preprocess=False,
                   concurrency_id="model")
+    event.success(None, js=SCROLL_TO_ANSWER, api_visibility="private")
     image.input(events.region_photo, inputs=[image], outputs=[shown, drawing, hint], preprocess=False,
                 api_visibility="private")
     shown.select(events.region_tap, inputs=[shown, drawing, top_k],

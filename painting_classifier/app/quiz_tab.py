@@ -9,7 +9,7 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from .cards import first_sentence
+from .cards import clean_bio
 from .classroom import shown_nickname
 from .quiz import Quiz
 from .served_files import ServedImages
@@ -22,9 +22,9 @@ NOTHING_TO_ASK = ("**This model has no quiz paintings to ask.** The quiz only sh
 
 
 def artist_line(row: pd.Series) -> str:
-    """One line on an artist: name, years, nationality, genre, first sentence of the bio."""
+    """A paragraph on an artist: name, years, nationality, genre, and the whole bio."""
     facts = ", ".join(str(row[c]) for c in ("years", "nationality", "genre") if str(row.get(c, "")).strip())
-    return f"**{row['name']}** ({facts}). {first_sentence(row.get('bio', ''))}"
+    return f"**{row['name']}** ({facts}). {clean_bio(row.get('bio', ''))}"
 
 
 def score_line(quiz: Quiz, game: dict) -> str:

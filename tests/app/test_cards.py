@@ -1,7 +1,7 @@
 """The texts the app shows: the artist card and the confidence note."""
 import pandas as pd
 
-from painting_classifier.app.cards import artist_card, confidence_note, first_sentence
+from painting_classifier.app.cards import artist_card, confidence_note
 
 REMBRANDT_BIO = ("Rembrandt Harmenszoon van Rijn (; Dutch: [ˈrɛmbrɑnt ˈɦɑrmə(n)soːn vɑn ˈrɛin] (listen); 15 July "
                  "1606 – 4 October 1669) was a Dutch draughtsman, painter, and printmaker. An innovative and prolific "
@@ -14,7 +14,17 @@ def test_the_artist_card_shows_the_bio_without_pronunciation_debris():
     card = artist_card(row, 0.5)
     assert "Rembrandt Harmenszoon van Rijn was a Dutch draughtsman, painter, and printmaker." in card
     assert "listen" not in card and "ˈ" not in card and "(;" not in card
-    assert first_sentence(REMBRANDT_BIO) == "Rembrandt Harmenszoon van Rijn was a Dutch draughtsman, painter, and printmaker."
+    assert "he is generally considered one of the greatest visual artists." in card  # the whole bio
+
+
+def test_a_quiz_answer_gives_the_whole_bio_and_never_cuts_a_name_at_an_initial():
+    from painting_classifier.app.quiz_tab import artist_line
+
+    row = pd.Series({"name": "William Turner", "years": "1775 - 1851", "nationality": "British", "genre": "Romanticism",
+                     "bio": "Joseph Mallord William Turner, known as J. M. W. Turner, was an English painter. He is "
+                            "known for his expressive colourisations."})
+    assert artist_line(row).endswith("known as J. M. W. Turner, was an English painter. He is known for his "
+                                     "expressive colourisations.")
 
 
 def test_a_weak_best_guess_is_called_unsure_and_a_strong_one_is_not():

@@ -1,5 +1,6 @@
 """What the end-to-end tests share: free ports, ``python app.py`` started and waited for, and Chromium."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -77,10 +78,8 @@ def running_app(tiny_bundle, tiny_quiz, tmp_path: Path, *options: str):
         process.wait(timeout=30)
 
 
-def printed(log: Path, pattern: str, timeout: float = 30) -> "re.Match":
+def printed(log: Path, pattern: str, timeout: float = 30) -> re.Match:
     """The first match of ``pattern`` in what the app has printed to ``log``, waiting for it to be printed."""
-    import re
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = re.search(pattern, log.read_text())

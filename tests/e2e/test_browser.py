@@ -177,8 +177,9 @@ def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(
 
 def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_away(served_app, tmp_path, tiny_bundle,
                                                                                    styles_dataset):
-    """Out of scope: the note says so first, a short "closest in style" list follows and the card is folded;
-    a painting in scope afterwards gets the full answer back."""
+    """Out of scope: the note says so first, a short "closest in style" list follows, every name readable (none
+    under the list's label), and the card is folded; a painting in scope afterwards gets the full answer back. On
+    a phone the answer is brought into view."""
     import numpy as np
     from PIL import Image
     from playwright.sync_api import expect
@@ -200,6 +201,14 @@ def test_a_picture_out_of_scope_leads_with_that_and_folds_the_closest_artist_awa
             expect(page.locator("#prediction")).to_contain_text("Closest in style (not a match)", timeout=30_000)
             expect(page.locator("#prediction .confidence-set:visible")).to_have_count(3)  # a short list
             expect(page.locator("#prediction .output-class")).to_be_hidden()  # no headline name
+            expect(page.locator("#confidence-note")).to_be_in_viewport()  # scrolled to, below the photo
+            names = page.evaluate("""() => {  // measured at once: the page may still be scrolling
+                const badge = document.querySelector("#prediction label").getBoundingClientRect();
+                return [...document.querySelectorAll("#prediction .confidence-set dt")]
+                    .filter(name => name.offsetParent !== null)
+                    .map(name => [name.textContent.trim(), name.getBoundingClientRect().top - badge.bottom]);
+            }""")
+            assert len(names) == 3 and all(text and below >= -1 for text, below in names), names  # none under it
             expect(page.locator("#artist-fold")).to_contain_text("About the closest artist in style")
             expect(page.locator("#artist-card")).to_be_hidden()
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
