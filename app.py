@@ -1,5 +1,6 @@
 """Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]
-[--concurrency N] [--quiz DIR] [--classroom [--classroom-db PATH] [--classroom-url URL] [--teacher-key KEY]]
+[--concurrency N] [--quiz DIR] [--classroom [--classroom-db PATH] [--classroom-url URL] [--teacher-key KEY]
+[--joins-per-minute N]]
 [--verbose]``. Serves on LiteRT: TensorFlow is never imported."""
 import argparse
 import os
@@ -34,6 +35,9 @@ def main(argv=None) -> int:
                         "classroom.sqlite3, or under $XDG_DATA_HOME)")
     parser.add_argument("--classroom-url", default=None, metavar="URL",
                         help="the address students open, when it is not this machine's (e.g. behind a proxy)")
+    parser.add_argument("--joins-per-minute", type=int, default=None, metavar="N",
+                        help="students who may join a minute from one network address (default: 10; a class behind "
+                        "one school address, or a proxy, needs about 60)")
     parser.add_argument("--teacher-key", default=None, metavar="KEY",
                         help="the key of the teacher's link (default: one made with the class board and kept in it)")
     parser.add_argument("--gallery", type=Path, action="append", default=[], metavar="DIR",
@@ -68,7 +72,8 @@ def main(argv=None) -> int:
         print(f"Classroom mode: the class board is kept in {board.path}")
     app = build_demo(predictor, examples_dir=HERE / "assets" / "examples", quiz_dir=args.quiz,
                      concurrency=args.concurrency, classroom_board=board, classroom_host=args.host,
-                     classroom_link=args.classroom_url, teacher_key=args.teacher_key)
+                     classroom_link=args.classroom_url, teacher_key=args.teacher_key,
+                     joins_per_minute=args.joins_per_minute)
     launch(app, args.host, args.port, share=args.share, concurrency=args.concurrency)
     return 0
 

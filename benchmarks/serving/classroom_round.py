@@ -22,6 +22,8 @@ from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 TEACHER_KEY = "benchmark-teacher"  # the board is the teacher's: it takes the key
+# the whole class joins from this machine's one address
+CLASSROOM = ("--classroom", "--teacher-key", TEACHER_KEY, "--joins-per-minute", "60", "--classroom-db")
 
 def one_round(url: str, students: int) -> dict:
     """Join ``students`` clients, release their answers together; seconds per answer and until all are on the board."""
@@ -70,14 +72,14 @@ def main() -> None:
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory() as folder:
             database = str(Path(folder) / "board.sqlite3")
-            server, url = start_app("--classroom", "--classroom-db", database, "--teacher-key", TEACHER_KEY)
+            server, url = start_app(*CLASSROOM, database)
             try:
                 wait_until_serving(url, server)
                 result = one_round(url, args.students)
             finally:
                 server.terminate()
                 server.wait(timeout=30)
-            server, url = start_app("--classroom", "--classroom-db", database, "--teacher-key", TEACHER_KEY)
+            server, url = start_app(*CLASSROOM, database)
             try:
                 wait_until_serving(url, server)
                 result["identical_after_restart"] = Client(url, verbose=False).predict(

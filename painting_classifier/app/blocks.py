@@ -36,11 +36,12 @@ class App:
 
 def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir: Path | None = None,
                concurrency: int | None = None, classroom_board=None, classroom_host: str = "127.0.0.1",
-               classroom_link: str | None = None, teacher_key: str | None = None) -> App:
+               classroom_link: str | None = None, teacher_key: str | None = None,
+               joins_per_minute: int | None = None) -> App:
     """The whole app for one loaded model (``quiz_dir``: the quiz paintings and their manifest; ``concurrency``:
     requests computed at once, as given to ``launch``; ``classroom_board``: a ``classroom.Board`` turns on classroom
     mode, with the join link made from ``classroom_link`` or the address the app listens on, ``classroom_host``, and
-    the teacher's key ``teacher_key`` or the board's).
+    the teacher's key ``teacher_key`` or the board's, and ``joins_per_minute`` from one network address).
     The About tab shows the figures measured on this model that ship in its bundle (``Bundle.measured``)."""
     bundle = predictor.bundle
     quiz = Quiz(predictor, quiz_dir) if quiz_dir else None
@@ -54,7 +55,8 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir:
             other_tabs = [identify_view]
             if quiz is not None:
                 if classroom_board is not None:
-                    classroom = Classroom(classroom_board, quiz, served, classroom_host, classroom_link, teacher_key)
+                    classroom = Classroom(classroom_board, quiz, served, classroom_host, classroom_link, teacher_key,
+                                          **({"joins_per_minute": joins_per_minute} if joins_per_minute else {}))
                 with gr.Tab("Quiz", id="quiz") as quiz_view:
                     quiz_tab(quiz, bundle.artists, served, demo.load, classroom)
                 other_tabs.append(quiz_view)

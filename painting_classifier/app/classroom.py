@@ -92,10 +92,11 @@ class Player:
 
 
 class RateLimit:
-    """At most ``limit`` events per ``seconds`` for each key (a browser session): a flood gets a readable error."""
+    """At most ``limit`` events per ``seconds`` for each key (a page, or a network address): a flood gets a readable
+    error; ``advice`` says what to do about it."""
 
-    def __init__(self, limit: int, seconds: float, what: str):
-        self.limit, self.seconds, self.what = limit, seconds, what
+    def __init__(self, limit: int, seconds: float, what: str, source: str = "this page", advice: str = ""):
+        self.limit, self.seconds, self.what, self.source, self.advice = limit, seconds, what, source, advice
         self._events: dict[str, deque] = {}
         self._lock = threading.Lock()
 
@@ -106,8 +107,8 @@ class RateLimit:
             while events and now - events[0] > self.seconds:
                 events.popleft()
             if len(events) >= self.limit:
-                raise ClassroomError(f"Too many {self.what} from this page: wait {self.seconds:.0f} seconds and "
-                                     "try again.")
+                raise ClassroomError(f"Too many {self.what} from {self.source}: wait {self.seconds:.0f} seconds and "
+                                     f"try again.{' ' + self.advice if self.advice else ''}")
             events.append(now)
 
 

@@ -27,6 +27,7 @@ from .served_files import ServedImages
 log = logging.getLogger(__name__)
 
 BOARD_EVERY = 2.0  # seconds between refreshes of the teacher's board while the Class tab is open
+JOINS_PER_MINUTE = 10  # joins one network address may make a minute (--joins-per-minute)
 QUIZ_VIEW = "quiz"  # ?view=quiz in the join link opens the Quiz tab
 CLASS_VIEW = "class"  # ?view=class&key=KEY: the teacher's page
 NOT_THE_TEACHER = ("Only the teacher's page can do this: open the teacher's link, which carries its key (the app "
@@ -84,11 +85,14 @@ class Classroom:
     """What classroom mode's events share: the board, the quiz, the join link and the flood limits."""
 
     def __init__(self, board: Board, quiz: Quiz, served: ServedImages | None = None, bound_host: str = "127.0.0.1",
-                 link: str | None = None, teacher_key: str | None = None):
+                 link: str | None = None, teacher_key: str | None = None, joins_per_minute: int = JOINS_PER_MINUTE):
         self.board, self.quiz, self.served = board, quiz, served or ServedImages()
         self.bound_host, self.link = bound_host, link
         self.key = board.teacher_key(teacher_key)
-        self.joins = RateLimit(5, 60, "joins")
+        # per network address, not per page: a fresh browser session is free to make, an address is not
+        self.joins = RateLimit(joins_per_minute, 60, "joins", "this network address",
+                               "(A whole class behind one school address? The teacher can start the app with "
+                               "--joins-per-minute 60.)")
         self.answers = RateLimit(20, 10, "answers")
         self._qr: dict[str, str] = {}
 
@@ -97,7 +101,7 @@ class Classroom:
     def join(self, nickname, request: gr.Request | None = None):
         """A student joins the current class: (player, the class's game)."""
         try:
-            self.joins.check(_session(request))
+            self.joins.check(_address(request))
             player = self.board.join(nickname)
         except ClassroomError as exc:
             log.warning("a join was refused: %s", exc)  # one line, not a traceback per refusal
@@ -177,6 +181,12 @@ class Classroom:
         self._teacher_only(key)
         self.board.new_class()
         return self.teacher_view(key, show_ranking, request)
+
+
+def _address(request: gr.Request | None) -> str:
+    """The network address a request came from (a proxy's, behind one: then the whole class shares it)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or "unknown"
 
 
 def _session(request: gr.Request | None) -> str:

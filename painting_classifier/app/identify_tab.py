@@ -46,7 +46,7 @@ CSS = """.out-of-scope { opacity: 0.5; }
 """
 # on a phone the answer sits below the photo: bring it into view once it has come
 SCROLL_TO_ANSWER = """() => {
-  if (window.innerWidth < 768) document.getElementById("confidence-note")?.scrollIntoView({behavior: "smooth"});
+  if (window.innerWidth < 768) document.getElementById("confidence-note")?.scrollIntoView({behavior: "instant"});
 }"""
 MAP_LEGEND = ("<div class='bar'></div><div class='ends'><span>dark: hardly looked</span>"
               "<span>bright: what made it think of this artist</span></div>")
@@ -207,7 +207,7 @@ class IdentifyEvents:
         corner = tuple(int(v) for v in tap.index)
         if not drawing.get("corner"):
             return (self.served.jpeg(region.with_box(photo, corner=corner)), {"photo": clean, "corner": corner},
-                    SECOND_CORNER, *[gr.skip()] * 6)
+                    SECOND_CORNER, *[gr.skip()] * 7)  # the answer, its map and the similar paintings stay
         try:
             box = region.box_of(tuple(drawing["corner"]), corner, photo.size)
         except ValueError as error:

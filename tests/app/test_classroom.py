@@ -87,13 +87,13 @@ def test_the_board_is_identical_after_a_restart_and_new_class_keeps_the_old_one(
     assert new != old and reopened.players(new) == [] and reopened.players(old) == ["Ann"]
 
 
-def test_a_flood_from_one_page_gets_a_readable_error_and_other_pages_keep_going():
-    limit = RateLimit(3, 60, "joins")
+def test_a_flood_from_one_address_gets_a_readable_error_and_other_addresses_keep_going():
+    limit = RateLimit(3, 60, "joins", "this network address", "Ask for --joins-per-minute.")
     for _ in range(3):
-        limit.check("phone-1")
-    with pytest.raises(ClassroomError, match="Too many joins from this page"):
-        limit.check("phone-1")
-    limit.check("phone-2")
+        limit.check("10.0.0.7")
+    with pytest.raises(ClassroomError, match="Too many joins from this network address.*--joins-per-minute"):
+        limit.check("10.0.0.7")
+    limit.check("10.0.0.8")
 
 
 def test_the_teachers_key_is_made_once_kept_with_the_board_and_can_be_chosen(tmp_path):

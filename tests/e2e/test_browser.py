@@ -147,6 +147,7 @@ def test_visitor_draws_the_painting_box_when_the_search_picked_the_wrong_region(
             page.locator("input[type=file]").first.set_input_files(str(path))
             # the first answer has arrived (its card may be folded away: two paintings at once can be out of scope)
             expect(page.locator("#artist-card h3")).to_have_count(1, timeout=60_000)
+            expect(page.locator("#confidence-note")).to_be_in_viewport()  # the page came to the answer
             page.get_by_text("Not the right region? Draw the painting's box").click()
             region = page.locator("#region-photo img")
             expect(region).to_be_visible(timeout=30_000)
