@@ -218,7 +218,7 @@ def ranking_frame(now: Standing) -> pd.DataFrame:
 
 def class_tab(classroom: Classroom, tab: gr.Tab, other_tabs: list[gr.Tab]) -> gr.Textbox:
     """The teacher's Class tab (the projector): link and QR code, live score, per-painting results, ranking,
-    "New class". The board refreshes every ``BOARD_EVERY`` seconds while this tab is open. Returns the hidden box
+    "New class" (after a confirmation). The board refreshes every ``BOARD_EVERY`` seconds while this tab is open. Returns the hidden box
     that holds the teacher's key on the teacher's page (empty on every other)."""
     key = gr.Textbox(visible=False, elem_id="class-key")
     with gr.Row():
@@ -227,6 +227,11 @@ def class_tab(classroom: Classroom, tab: gr.Tab, other_tabs: list[gr.Tab]) -> gr
             qr = gr.Image(label="Scan to join", interactive=False, height=260, elem_id="class-qr",
                           show_label=True, buttons=[])
             new_button = gr.Button("New class", elem_id="class-new")
+            with gr.Group(visible=False, elem_id="class-new-confirm-box") as confirm_box:
+                gr.Markdown("**Start a new class?** This board is kept; everyone joins the new one again.")
+                with gr.Row():
+                    confirm = gr.Button("Yes, start a new class", variant="stop", elem_id="class-new-confirm")
+                    cancel = gr.Button("Cancel", elem_id="class-new-cancel")
             show_ranking = gr.Checkbox(value=True, label="Show the ranking of nicknames", elem_id="class-show-ranking")
         with gr.Column(scale=2, min_width=300):
             score = gr.Markdown(elem_id="class-score")
@@ -241,6 +246,10 @@ def class_tab(classroom: Classroom, tab: gr.Tab, other_tabs: list[gr.Tab]) -> gr
         other.select(lambda: gr.Timer(active=False), outputs=[timer], api_visibility="private")
     gr.on([timer.tick, show_ranking.change], classroom.teacher_view, inputs=[key, show_ranking], outputs=outputs,
           api_visibility="private", show_progress="hidden")
-    new_button.click(classroom.new_class, inputs=[key, show_ranking], outputs=outputs, api_name="class_new")
+    # a board a whole class has played is not wiped by one stray tap: New class asks first
+    new_button.click(lambda: gr.Group(visible=True), outputs=[confirm_box], api_visibility="private")
+    cancel.click(lambda: gr.Group(visible=False), outputs=[confirm_box], api_visibility="private")
+    confirm.click(classroom.new_class, inputs=[key, show_ranking], outputs=outputs, api_name="class_new").then(
+        lambda: gr.Group(visible=False), outputs=[confirm_box], api_visibility="private")
     gr.api(classroom.board_json, api_name="class_board")
     return key

@@ -282,6 +282,15 @@ def test_three_phones_join_and_answer_and_the_projector_shows_the_class(classroo
             teacher.screenshot(path=str(SCREENSHOTS / "classroom_projector.png"), full_page=True)
             teacher.locator("#class-show-ranking input").uncheck()
             expect(teacher.locator("#class-ranking")).to_be_hidden(timeout=30_000)
+            teacher.locator("#class-new").click()  # a stray tap: it only asks
+            expect(teacher.locator("#class-new-confirm")).to_be_visible(timeout=30_000)
+            teacher.locator("#class-new-cancel").click()
+            expect(teacher.locator("#class-new-confirm")).to_be_hidden(timeout=30_000)
+            expect(teacher.locator("#class-score")).to_contain_text("3 players, 3 answers")
+            teacher.locator("#class-new").click()
+            teacher.locator("#class-new-confirm").click()
+            expect(teacher.locator("#class-score")).to_contain_text("0 players joined", timeout=30_000)
+            expect(teacher.locator("#class-new-confirm")).to_be_hidden()
         except AssertionError:
             for i, page in enumerate(browser.contexts[0].pages if browser.contexts else []):
                 page.screenshot(path=str(tmp_path / f"failed-{i}.png"), full_page=True)
