@@ -220,8 +220,8 @@ def load_predictor(model_dir: Path, runtime: str = "auto", collections: list[Pat
 
         kwargs["model"] = model_for_serving(bundle, runtime)
     predictor = Predictor(bundle, **kwargs)
-    if own:
-        parts = [] if predictor.similar is None else predictor.similar.parts
+    if own:  # one's own paintings join the similar ones, their vectors made by this model
+        parts = [] if predictor.similar is None else list(predictor.similar.parts)
         parts += [(gallery, collection_vectors(predictor, gallery, progress=True)) for gallery in own]
         predictor.similar = SimilarPaintings(bundle.scope, parts)
     return predictor

@@ -19,9 +19,7 @@ def verified_gallery_pairs(gallery, folders: dict[str, Path] | None = None) -> p
     cached = default_cache_dir() / "verified-pairs" / f"{paintings_key(gallery)}.csv"
     if cached.is_file():
         return pd.read_csv(cached)
-    if folders is None:
-        folders = {Path(f).name: (gallery.folder / f).resolve() for f in gallery.manifest["folders"]}
-    pairs = verified_pairs(gallery, folders)
+    pairs = verified_pairs(gallery, gallery.source_folders if folders is None else folders)
     cached.parent.mkdir(parents=True, exist_ok=True)
     pairs.to_csv(cached, index=False)
     return pairs

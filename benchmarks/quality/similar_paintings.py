@@ -36,12 +36,13 @@ TOP5_LOSS = 1.0  # top-5 points a blend may cost
 def gallery_features(predictor, gallery) -> np.ndarray:
     """The model's features of every gallery painting, cached by model and paintings."""
     from painting_classifier.config import default_cache_dir
-    from painting_classifier.serving.similar import paintings_key
+    from painting_classifier.serving.similar import model_features, paintings_key
 
     path = default_cache_dir() / "gallery-features" / f"{predictor.bundle.checksum[:16]}-{paintings_key(gallery)}.npy"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, predictor.features_of([gallery.file_of(i) for i in range(len(gallery))]).astype(np.float32))
+        files = [gallery.file_of(i) for i in range(len(gallery))]
+        np.save(path, model_features(predictor, files).astype(np.float32))
     return np.load(path)
 
 

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     bundle = load_bundle(args.model)
     gallery = Gallery(args.gallery)
     folders = {name: bundle.data_folder(name) for name in bundle.data_names}
-    folders.update({Path(f).name: args.gallery / f for f in gallery.manifest["folders"]})
+    folders.update(gallery.source_folders)
     pairs = verified_gallery_pairs(gallery, folders)
     table = gallery_table(gallery, bundle)
     groups = honest_groups(table, pairs)

@@ -121,11 +121,15 @@ class Gallery:
             start += len(array)
         return chunks
 
+    @cached_property
+    def source_folders(self) -> dict[str, Path]:
+        """Data folder name (a painting's ``source``) -> where it was indexed from (it may not be on this machine)."""
+        return {Path(folder).name: (self.folder / folder).resolve() for folder in self.manifest.get("folders", [])}
+
     def file_of(self, index: int) -> Path:
-        """Where gallery painting ``index`` was indexed from (its data folder may not be on this machine)."""
+        """Where gallery painting ``index`` was indexed from."""
         row = self.paintings.iloc[index]
-        folders = {Path(folder).name: folder for folder in self.manifest.get("folders", [])}
-        return (self.folder / folders.get(row["source"], row["source"]) / row["file"]).resolve()
+        return self.source_folders.get(row["source"], (self.folder / row["source"]).resolve()) / row["file"]
 
     def thumbnail(self, index: int) -> Image.Image | None:
         """Gallery painting ``index``, small, where the gallery may show it (``serving/thumbnails.py``); else None."""

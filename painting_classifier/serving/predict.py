@@ -279,19 +279,6 @@ class Predictor:
                         first = self._identification_of_row(pixels[row], outputs, row, top_k, located)
                         yield self._answer(first, top_k, find, seen)
 
-    def features_of(self, images, batch_size: int = 16) -> np.ndarray:
-        """The model's features (the head's input) of whole pictures, in order (N, D): decoded on a thread per usable
-        core while the model runs. ``ValueError`` names an image that cannot be read."""
-        def pixels_of(image):
-            return resize_square(self.locate(image, find=False).painting, self.input_size)
-
-        images, chunks = list(images), []
-        with ThreadPoolExecutor(usable_cpus()) as pool:
-            for start in range(0, len(images), max(1, batch_size)):
-                batch = list(pool.map(pixels_of, images[start:start + batch_size]))
-                chunks.append(self._outputs_of(np.stack(batch)).features)
-        return np.concatenate(chunks) if chunks else np.zeros((0, self.model.layout.get("features", 0)), np.float32)
-
     def probabilities(self, image) -> np.ndarray:
         """Probability of every artist (bundle order) for one image."""
         return self.identify(image).probabilities

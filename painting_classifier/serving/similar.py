@@ -82,8 +82,19 @@ def gallery_vectors(predictor, gallery: Gallery, progress: bool = True) -> np.nd
         if missing:
             raise ValueError(f"{missing[0]} is gone: the gallery's paintings must be on this machine to find similar "
                              "ones (index the folder again)")
-        chunks.append(vectors_of(predictor.scope, predictor.features_of(files)).astype(np.float16))
+        chunks.append(vectors_of(predictor.scope, model_features(predictor, files)).astype(np.float16))
     return np.concatenate(chunks) if chunks else np.zeros((0, 1), np.float16)
+
+
+def model_features(predictor, files: list) -> np.ndarray:
+    """The model's features (the head's input) of whole pictures, in order (N, D): ``Predictor.identify_many`` on
+    style alone, without a search. ``ValueError`` names a picture that cannot be read."""
+    rows = []
+    for answer in predictor.style_only().identify_many(files, find=False):
+        if isinstance(answer, ValueError):
+            raise answer
+        rows.append(answer.features)
+    return np.stack(rows)
 
 
 def save_similar(path: str | Path, gallery: Gallery, vectors: np.ndarray) -> None:
@@ -100,7 +111,7 @@ def load_similar(path: str | Path, gallery: Gallery) -> np.ndarray | None:
         vectors, key = stored["vectors"], str(stored["key"])
     if key != paintings_key(gallery) or len(vectors) != len(gallery):
         log.warning("%s was computed for other paintings than %s's: similar paintings are not shown (train again, "
-                    "or run `painting-classifier similar`)", path, gallery.folder)
+                    "or index the gallery again with `painting-classifier gallery --model`)", path, gallery.folder)
         return None
     return vectors
 
@@ -138,9 +149,6 @@ class SimilarPaintings:
                     row = gallery.paintings.iloc[i]
                     found.append(SimilarPainting(gallery, int(i), row["artist"], row["title"], float(similarity[i])))
         return sorted(found, key=lambda painting: -painting.similarity)[:k]
-
-    def __len__(self) -> int:
-        return sum(len(vectors) for _, vectors in self.parts)
 
 
 def painter_probabilities(neighbours: list[SimilarPainting], names: list[str],
