@@ -57,34 +57,52 @@ def efficientnet_lite(x, variant: str = "lite0", stage_outputs: list | None = No
     If ``stage_outputs`` is a list, the outputs of the ``STYLE_STAGES`` are appended to it.
     ``top=False`` leaves out the final 1x1 convolution to 1280 channels and returns the last stage's output.
     """
+    return lite_layers(x, variant, _new_layer, 0, stage_outputs, top)
+
+
+def lite_layers(x, variant: str, layer, first_block: int = 0, stage_outputs: list | None = None, top: bool = True):
+    """The Lite body from block ``first_block`` on (0: from the stem), each layer got as ``layer(name, cls, *args,
+    **kwargs)``: a new ``cls(*args, name=name, **kwargs)``, or the model's own layer of that name, so that the top of
+    a built backbone can be applied again to cached activations with the same weights (``activations.py``)."""
     p = variant
-    x = layers.Rescaling(1 / 128.0, offset=-127.0 / 128.0, name=f"{p}_rescale")(x)
-    x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name=f"{p}_stem_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{p}_stem_bn")(x)
-    x = layers.ReLU(6.0, name=f"{p}_stem_relu")(x)
+    if first_block == 0:
+        x = layer(f"{p}_rescale", layers.Rescaling, 1 / 128.0, offset=-127.0 / 128.0)(x)
+        x = _conv_bn_relu(x, layer, f"{p}_stem", 32, 3, strides=2, padding="same")
     for b, block in enumerate(lite_blocks(variant)):
-        name = f"{p}_block{b}"
-        shortcut = x
-        filters = block["filters_in"] * block["expand"]
-        if block["expand"] != 1:
-            x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_expand_conv")(x)
-            x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_expand_bn")(x)
-            x = layers.ReLU(6.0, name=f"{name}_expand_relu")(x)
-        x = layers.DepthwiseConv2D(block["kernel"], strides=block["stride"], padding="same", use_bias=False,
-                                   name=f"{name}_dwconv")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_dw_bn")(x)
-        x = layers.ReLU(6.0, name=f"{name}_dw_relu")(x)
-        x = layers.Conv2D(block["filters_out"], 1, use_bias=False, name=f"{name}_project_conv")(x)
-        x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_project_bn")(x)
-        if block["stride"] == 1 and block["filters_in"] == block["filters_out"]:
-            x = layers.Add(name=f"{name}_add")([x, shortcut])
+        if b < first_block:
+            continue
+        x = _lite_block(x, layer, f"{p}_block{b}", block)
         if stage_outputs is not None and block["stage_end"] and block["stage"] in STYLE_STAGES:
             stage_outputs.append(x)
     if not top:
         return x
-    x = layers.Conv2D(1280, 1, use_bias=False, name=f"{p}_head_conv")(x)
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{p}_head_bn")(x)
-    return layers.ReLU(6.0, name=f"{p}_head_relu")(x)
+    return _conv_bn_relu(x, layer, f"{p}_head", 1280, 1)
+
+
+def _new_layer(name: str, cls, *args, **kwargs):
+    return cls(*args, name=name, **kwargs)
+
+
+def _conv_bn_relu(x, layer, name: str, filters: int, kernel: int, **conv):
+    x = layer(f"{name}_conv", layers.Conv2D, filters, kernel, use_bias=False, **conv)(x)
+    x = layer(f"{name}_bn", layers.BatchNormalization, epsilon=BN_EPSILON)(x)
+    return layer(f"{name}_relu", layers.ReLU, 6.0)(x)
+
+
+def _lite_block(x, layer, name: str, block: dict):
+    """One inverted-residual block: 1x1 expand, depthwise, 1x1 project (+ the shortcut when shapes allow)."""
+    shortcut = x
+    if block["expand"] != 1:
+        x = _conv_bn_relu(x, layer, f"{name}_expand", block["filters_in"] * block["expand"], 1)
+    x = layer(f"{name}_dwconv", layers.DepthwiseConv2D, block["kernel"], strides=block["stride"], padding="same",
+              use_bias=False)(x)
+    x = layer(f"{name}_dw_bn", layers.BatchNormalization, epsilon=BN_EPSILON)(x)
+    x = layer(f"{name}_dw_relu", layers.ReLU, 6.0)(x)
+    x = layer(f"{name}_project_conv", layers.Conv2D, block["filters_out"], 1, use_bias=False)(x)
+    x = layer(f"{name}_project_bn", layers.BatchNormalization, epsilon=BN_EPSILON)(x)
+    if block["stride"] == 1 and block["filters_in"] == block["filters_out"]:
+        x = layer(f"{name}_add", layers.Add)([x, shortcut])
+    return x
 
 
 def lite_weights_path(variant: str) -> Path:

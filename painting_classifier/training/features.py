@@ -157,15 +157,8 @@ class HeadFeatures:
         return self.of(paintings), self.one_hot[paintings["label"]]
 
     def training_variants(self) -> list[Variant]:
-        """The variants the head trains on: as is (re-encoded with ``recode``), mirrored with ``augment``,
-        ``degraded_copies`` copies, in black and white with ``grayscale_copies``, and photographed in a museum with
-        ``museum_copies``."""
-        config = self.config
-        clean, mirrored = (RECODED, RECODED_MIRRORED) if config.recode else (AS_IS, MIRRORED)
-        return ([clean] + [mirrored] * config.augment
-                + [Variant(copy=i, seed=config.seed) for i in range(config.degraded_copies)]
-                + [Variant(recoded=config.recode, grayscale=True)] * config.grayscale_copies
-                + [IN_MUSEUM] * config.museum_copies)
+        """The variants the head trains on (``training_variants``)."""
+        return training_variants(self.config)
 
     def training_set(self, paintings: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(features, one-hot labels) to train on: every training variant of ``paintings``, and with
@@ -187,6 +180,17 @@ class HeadFeatures:
             larger = table[larger_than_thumbnails(table)]
             blocks.append((features_of(larger, SQUASHED), larger))
         return blocks
+
+
+def training_variants(config: Config) -> list[Variant]:
+    """The variants a painting is trained on: as is (re-encoded with ``recode``), mirrored with ``augment``,
+    ``degraded_copies`` copies, in black and white with ``grayscale_copies``, and photographed in a museum with
+    ``museum_copies`` (and a squashed thumbnail with ``thumbnail_copies``, for paintings stored larger than one)."""
+    clean, mirrored = (RECODED, RECODED_MIRRORED) if config.recode else (AS_IS, MIRRORED)
+    return ([clean] + [mirrored] * config.augment
+            + [Variant(copy=i, seed=config.seed) for i in range(config.degraded_copies)]
+            + [Variant(recoded=config.recode, grayscale=True)] * config.grayscale_copies
+            + [IN_MUSEUM] * config.museum_copies)
 
 
 def larger_than_thumbnails(images: pd.DataFrame) -> np.ndarray:

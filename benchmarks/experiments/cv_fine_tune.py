@@ -1,0 +1,277 @@
+"""Does fine-tuning the top of the backbone name unseen paintings better than today's head on a frozen backbone?
+
+    python -m benchmarks.experiments.cv_fine_tune --cache-only     # the activations of every copy (the long part)
+    python -m benchmarks.experiments.cv_fine_tune [--candidates today,top1,top5] [--folds 5]
+
+Cross-validation on the shipped bundle's training and validation paintings of the 50 (the test split stays out), in
+the folds of ``benchmarks/quality/similar_paintings.py``: artist-stratified, near-duplicate groups whole, joined also
+by every copy the recognition's check verifies (a detail and its whole). Every candidate trains on the recipe's
+copies of the other folds' paintings (re-encoded, mirrored, an upload-like copy, black and white, photographed in a
+museum, a squashed thumbnail) and is scored on the held-out paintings as they are. A fifth of the training folds'
+groups is held back to stop on (validation loss), so no candidate sees its held-out fold before it is scored.
+
+Candidates (``CANDIDATES``): ``today`` is the shipped recipe's head on the frozen backbone; ``topK`` fine-tunes the top
+K blocks with the head from the start (``training/fine_tuning.py``). The activations below the lowest cut are cached
+once (``training/activations.py``); higher cuts are computed from them. Writes
+benchmarks/results/cv_fine_tune.json and the per-artist sinks to cv_fine_tune_artists.csv.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from benchmarks.common.copies import gallery_table, honest_groups, verified_gallery_pairs
+from benchmarks.common.folds import folds_of, scores_of
+from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
+from benchmarks.common.provenance import provenance
+
+LOWEST_CUT_BLOCKS = 5  # the deepest candidate fine-tunes stage 5 and 6 of Lite0 (blocks 11-15)
+STOP_SHARE = 5  # one in this many of the training folds' groups is held back to stop on
+MIN_NAMED = 10  # the worst precision counts artists named at least this often out of fold
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A recipe under test: ``top_blocks`` fine-tuned (0: today's head on the frozen backbone), the head's learning
+    rate, the backbone's share of it, and at most ``epochs`` epochs, stopping after ``patience`` without gain."""
+
+    top_blocks: int = 0
+    learning_rate: float = 1e-3
+    backbone_scale: float = 0.1
+    epochs: int = 25
+    patience: int = 3
+
+
+CANDIDATES = {
+    "today": Candidate(0),
+    "top1": Candidate(1),
+    "top1-slow": Candidate(1, backbone_scale=0.03),
+    "top5": Candidate(5),
+}
+
+
+def pool_of(model: Path, n_folds: int) -> tuple[pd.DataFrame, list[str]]:
+    """The bundle's training and validation paintings of the 50: file, sha1, label, width, height, fold."""
+    from painting_classifier.artists import normalise_name
+    from painting_classifier.serving.predict import Predictor
+
+    predictor = Predictor.from_bundle(model, similar=None)
+    gallery, bundle = predictor.gallery, predictor.bundle
+    table = gallery_table(gallery, bundle)
+    keys = {normalise_name(c): i for i, c in enumerate(bundle.classes)}
+    table["label"] = table["artist"].map(lambda a: keys.get(normalise_name(a), -1))
+    table["file"] = [str(gallery.file_of(i)) for i in range(len(table))]
+    table["honest_group"] = honest_groups(table, verified_gallery_pairs(gallery))
+    pool = table[table["split"].isin(["train", "val"]) & (table["label"] >= 0)].reset_index(drop=True)
+    pool["fold"] = folds_of(pool["honest_group"], pool["label"], n_folds)
+    sizes = [Image.open(f).size for f in pool["file"]]
+    pool["width"], pool["height"] = [w for w, _ in sizes], [h for _, h in sizes]
+    return pool, list(bundle.classes)
+
+
+def copies_of(config) -> list:
+    """The variants every painting is trained on (the recipe's), and as it is for scoring."""
+    from painting_classifier.training.features import AS_IS, SQUASHED, training_variants
+
+    return [AS_IS, *training_variants(config), SQUASHED]
+
+
+def cache_all(pool: pd.DataFrame, config, first_block: int, cache: Path) -> None:
+    """Compute the activations below ``first_block`` of every copy of every pool painting."""
+    from painting_classifier.training import models
+    from painting_classifier.training.activations import cached_activations
+    from painting_classifier.training.features import SQUASHED, larger_than_thumbnails
+
+    model = models.build_model(config, 50)
+    for variant in copies_of(config):
+        rows = pool[larger_than_thumbnails(pool)] if variant == SQUASHED else pool
+        started = time.time()
+        cached_activations(model, config, first_block, list(rows["file"]), rows["sha1"], cache, variant)
+        print(f"{variant.suffix or 'as is'}: {len(rows)} copies in {time.time() - started:.0f} s", flush=True)
+
+
+def copies_table(pool: pd.DataFrame, config, first_block: int, cache: Path):
+    """(activations of every training copy, the rows of each painting's copies, activations as it is)."""
+    from painting_classifier.training import models
+    from painting_classifier.training.activations import Activations, cached_activations
+    from painting_classifier.training.features import AS_IS, SQUASHED, larger_than_thumbnails
+
+    model = models.build_model(config, 50)
+    parts, owners = [], []
+    as_is = None
+    for variant in copies_of(config):
+        rows = np.flatnonzero(larger_than_thumbnails(pool)) if variant == SQUASHED else np.arange(len(pool))
+        found = cached_activations(model, config, first_block, list(pool["file"].iloc[rows]),
+                                   pool["sha1"].iloc[rows], cache, variant, progress=False)
+        if variant == AS_IS:
+            as_is = found
+        else:
+            parts.append(found)
+            owners.append(rows)
+    owner = np.concatenate(owners)
+    copies = [np.flatnonzero(owner == i) for i in range(len(pool))]
+    return Activations.join(parts), copies, as_is
+
+
+def stop_rows(pool: pd.DataFrame, train: np.ndarray) -> np.ndarray:
+    """A ``1 / STOP_SHARE`` of the ``train`` rows, whole groups, stratified by artist, to stop on."""
+    inner = folds_of(pool["honest_group"].iloc[train].reset_index(drop=True),
+                     pool["label"].iloc[train].reset_index(drop=True), STOP_SHARE, seed=1)
+    return train[inner == 0]
+
+
+def train_today(config, features, copies, labels, train, stop, as_is_features, weights, n_classes):
+    """Today's recipe: its head on the frozen backbone's features of every training copy, stopped on ``stop``."""
+    import keras
+
+    from painting_classifier.training import models
+
+    keras.utils.set_random_seed(config.seed)
+    rows = np.concatenate([copies[i] for i in train])
+    owner = np.concatenate([np.full(len(copies[i]), i) for i in train])
+    head = models.build_head(features.shape[1], n_classes, config)
+    models.adapt_head(head, features[rows])
+    head.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing))
+    one_hot = np.eye(n_classes, dtype=np.float32)
+    history = head.fit(features[rows], one_hot[labels[owner]], epochs=config.epochs, batch_size=config.batch_size,
+                       class_weight=weights, shuffle=True, verbose=0,
+                       validation_data=(as_is_features[stop], one_hot[labels[stop]]),
+                       callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)])
+    return head, len(history.history["loss"])
+
+
+def train_tuned(config, candidate: Candidate, activations, copies, labels, train, stop, as_is, weights, n_classes):
+    """The top ``candidate.top_blocks`` blocks and the head, trained together from the start on drawn copies."""
+    import keras
+
+    from painting_classifier.training import models
+    from painting_classifier.training.activations import first_tuned_block
+    from painting_classifier.training.fine_tuning import CopyBatches, features_above, tuning_model
+
+    keras.utils.set_random_seed(config.seed)
+    first = first_tuned_block(config, candidate.top_blocks)
+    model = models.build_model(config, n_classes)
+    head = model.get_layer(models.HEAD)
+    sample = np.array([copies[i][0] for i in train])  # one copy each is enough to standardise on
+    models.adapt_head(head, features_above(model, config, first, activations.take(sample))[1])
+    trainable = tuning_model(model, config, first, candidate.learning_rate, candidate.backbone_scale)
+    batches = CopyBatches(activations, [copies[i] for i in train], labels[train], n_classes, config.batch_size,
+                          weights, config.seed)
+    one_hot = np.eye(n_classes, dtype=np.float32)
+    stop_set = as_is.take(stop)
+    history = trainable.fit(batches, epochs=candidate.epochs, verbose=2,
+                            validation_data=((stop_set.maps.astype(np.float32), stop_set.lower), one_hot[labels[stop]]),
+                            callbacks=[keras.callbacks.EarlyStopping(patience=candidate.patience,
+                                                                     restore_best_weights=True)])
+    return model, first, len(history.history["loss"])
+
+
+def sinks(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """Per artist, out of fold: paintings, recall, how often named, and how often that is right."""
+    rows = []
+    for i, name in enumerate(classes):
+        named = predicted == i
+        rows.append({"artist": name, "paintings": int((labels == i).sum()),
+                     "recall": float((predicted[labels == i] == i).mean()) if (labels == i).any() else np.nan,
+                     "named": int(named.sum()),
+                     "precision": float((labels[named] == i).mean()) if named.any() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def summary_of(labels, probabilities, classes) -> dict:
+    """Top-1, top-5, balanced, and the worst precision among artists named at least ``MIN_NAMED`` times."""
+    table = sinks(labels, probabilities.argmax(1), classes)
+    often = table[table["named"] >= MIN_NAMED]
+    worst = often.loc[often["precision"].idxmin()]
+    return {**scores_of(labels, probabilities), "worst_precision": round(100 * float(worst["precision"]), 1),
+            "worst_precision_artist": worst["artist"], "worst_named": int(worst["named"])}
+
+
+def run_candidate(name: str, config, pool, classes, cut: int, cache: Path) -> dict:
+    """Out-of-fold probabilities of one candidate, fold by fold, with each fold's scores and epochs."""
+    from painting_classifier.training import models
+    from painting_classifier.training.activations import deeper_cut, first_tuned_block
+    from painting_classifier.training.data import class_weights
+    from painting_classifier.training.fine_tuning import features_above
+
+    candidate = CANDIDATES[name]
+    activations, copies, as_is = copies_table(pool, config, cut, cache)
+    labels, n_classes = pool["label"].to_numpy(), len(classes)
+    frozen = models.build_model(config, n_classes)
+    if candidate.top_blocks == 0:
+        features = features_above(frozen, config, cut, activations)[1]
+        as_is_features = features_above(frozen, config, cut, as_is)[1]
+    else:
+        first = first_tuned_block(config, candidate.top_blocks)
+        activations = deeper_cut(frozen, config, cut, first, activations)
+        as_is = deeper_cut(frozen, config, cut, first, as_is)
+    out_of_fold = np.zeros((len(pool), n_classes), np.float32)
+    folds = []
+    for f in sorted(pool["fold"].unique()):
+        started = time.time()
+        held = np.flatnonzero(pool["fold"].to_numpy() == f)
+        train_all = np.flatnonzero(pool["fold"].to_numpy() != f)
+        stop = stop_rows(pool, train_all)
+        train = np.setdiff1d(train_all, stop)
+        weights = class_weights(labels[train], n_classes) if config.class_weights else None
+        if candidate.top_blocks == 0:
+            head, epochs = train_today(config, features, copies, labels, train, stop, as_is_features, weights,
+                                       n_classes)
+            out_of_fold[held] = np.asarray(head.predict(as_is_features[held], verbose=0))
+        else:
+            model, first, epochs = train_tuned(config, candidate, activations, copies, labels, train, stop, as_is,
+                                               weights, n_classes)
+            out_of_fold[held] = features_above(model, config, first, as_is.take(held))[0]
+        folds.append({"fold": int(f), **scores_of(labels[held], out_of_fold[held]), "epochs": epochs,
+                      "minutes": round((time.time() - started) / 60, 1)})
+        print(f"{name} fold {f}: {folds[-1]}", flush=True)
+    return {"candidate": candidate.__dict__, "folds": folds, "out_of_fold": summary_of(labels, out_of_fold, classes),
+            "probabilities": out_of_fold}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from painting_classifier.config import default_cache_dir, recipe
+    from painting_classifier.training.activations import first_tuned_block
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=SHIPPED_MODEL)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--cache-only", action="store_true", help="only compute the cached activations")
+    parser.add_argument("--candidates", default="today,top1", help=f"comma-separated, of {', '.join(CANDIDATES)}")
+    parser.add_argument("--json", type=Path, default=RESULTS / "cv_fine_tune.json")
+    args = parser.parse_args(argv)
+    config, cache = recipe("default"), default_cache_dir()
+    pool, classes = pool_of(args.model, args.folds)
+    cut = first_tuned_block(config, LOWEST_CUT_BLOCKS)
+    print(f"{len(pool)} paintings, {pool['honest_group'].nunique()} groups, {args.folds} folds", flush=True)
+    cache_all(pool, config, cut, cache)
+    if args.cache_only:
+        return
+    report = json.loads(args.json.read_text()) if args.json.is_file() else {"candidates": {}}
+    artists = sinks(pool["label"].to_numpy(), np.zeros(len(pool), int), classes)[["artist", "paintings"]]
+    for name in args.candidates.split(","):
+        found = run_candidate(name, config, pool, classes, cut, cache)
+        np.save(cache / f"cv_fine_tune_{name}.npy", found.pop("probabilities"))
+        report["candidates"][name] = found
+        report.update(provenance(None, runs=1), folds=args.folds, paintings=len(pool),
+                      groups=int(pool["honest_group"].nunique()))
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    for name in report["candidates"]:
+        path = cache / f"cv_fine_tune_{name}.npy"
+        if path.is_file():
+            table = sinks(pool["label"].to_numpy(), np.load(path).argmax(1), classes)
+            artists[[f"{name}_named", f"{name}_precision", f"{name}_recall"]] = table[["named", "precision", "recall"]]
+    artists.round(3).to_csv(RESULTS / "cv_fine_tune_artists.csv", index=False)
+    print(json.dumps({name: c["out_of_fold"] for name, c in report["candidates"].items()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
