@@ -1,6 +1,6 @@
 """Who painted this? The Gradio demo: ``python app.py [--model DIR] [--host H] [--port P] [--share] [--runtime R]
 [--concurrency N] [--quiz DIR] [--classroom [--classroom-db PATH] [--classroom-url URL] [--teacher-key KEY]
-[--joins-per-minute N]]
+[--joins-per-minute N] [--round-seconds S | --self-paced]]
 [--verbose]``. Serves on LiteRT: TensorFlow is never imported."""
 import argparse
 import os
@@ -38,6 +38,12 @@ def main(argv=None) -> int:
     parser.add_argument("--joins-per-minute", type=int, default=None, metavar="N",
                         help="students who may join a minute from one network address (default: 10; a class behind "
                         "one school address, or a proxy, needs about 60)")
+    parser.add_argument("--round-seconds", type=float, default=None, metavar="S",
+                        help="classroom mode: seconds a round stays open at most (default: 20); it closes earlier "
+                        "when every student has answered")
+    parser.add_argument("--self-paced", action="store_true",
+                        help="classroom mode: each student goes through the paintings alone (homework) instead of "
+                        "rounds the teacher starts")
     parser.add_argument("--teacher-key", default=None, metavar="KEY",
                         help="the key of the teacher's link (default: one made with the class board and kept in it)")
     parser.add_argument("--gallery", type=Path, action="append", default=[], metavar="DIR",
@@ -47,6 +53,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error("--concurrency must be 1 or more")
+    if (args.round_seconds is not None or args.self_paced) and not args.classroom:
+        parser.error("--round-seconds and --self-paced go with --classroom")
+    if args.round_seconds is not None and args.round_seconds <= 0:
+        parser.error("--round-seconds must be more than 0")
 
     from painting_classifier.logs import quiet_tensorflow
 
@@ -64,16 +74,17 @@ def main(argv=None) -> int:
         print(f"error: {exc}\nTrain one with: python train.py --recipe default --data DATA --out {args.model}",
               file=sys.stderr)
         return 2
-    board = None
+    settings = None
     if args.classroom:
+        from painting_classifier.app.blocks import ClassroomSettings
         from painting_classifier.app.classroom import Board, default_database
 
         board = Board(args.classroom_db or default_database())
         print(f"Classroom mode: the class board is kept in {board.path}")
+        settings = ClassroomSettings(board, args.host, args.classroom_url, args.teacher_key, args.joins_per_minute,
+                                     args.round_seconds, args.self_paced)
     app = build_demo(predictor, examples_dir=HERE / "assets" / "examples", quiz_dir=args.quiz,
-                     concurrency=args.concurrency, classroom_board=board, classroom_host=args.host,
-                     classroom_link=args.classroom_url, teacher_key=args.teacher_key,
-                     joins_per_minute=args.joins_per_minute)
+                     concurrency=args.concurrency, classroom_settings=settings)
     launch(app, args.host, args.port, share=args.share, concurrency=args.concurrency)
     return 0
 

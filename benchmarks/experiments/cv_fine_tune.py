@@ -215,9 +215,15 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path) -> di
         as_is = deeper_cut(frozen, config, cut, first, as_is)
     out_of_fold = np.zeros((len(pool), n_classes), np.float32)
     folds = []
+    done = cache / "cv_fine_tune" / name  # each fold's results, so that a killed run goes on at the next fold
+    done.mkdir(parents=True, exist_ok=True)
     for f in sorted(pool["fold"].unique()):
-        started = time.time()
         held = np.flatnonzero(pool["fold"].to_numpy() == f)
+        if (done / f"fold{f}.json").is_file():
+            out_of_fold[held] = np.load(done / f"fold{f}.npy")
+            folds.append(json.loads((done / f"fold{f}.json").read_text()))
+            continue
+        started = time.time()
         train_all = np.flatnonzero(pool["fold"].to_numpy() != f)
         stop = stop_rows(pool, train_all)
         train = np.setdiff1d(train_all, stop)
@@ -232,6 +238,8 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path) -> di
             out_of_fold[held] = features_above(model, config, first, as_is.take(held))[0]
         folds.append({"fold": int(f), **scores_of(labels[held], out_of_fold[held]), "epochs": epochs,
                       "minutes": round((time.time() - started) / 60, 1)})
+        np.save(done / f"fold{f}.npy", out_of_fold[held])
+        (done / f"fold{f}.json").write_text(json.dumps(folds[-1]))
         print(f"{name} fold {f}: {folds[-1]}", flush=True)
     return {"candidate": candidate.__dict__, "folds": folds, "out_of_fold": summary_of(labels, out_of_fold, classes),
             "probabilities": out_of_fold}

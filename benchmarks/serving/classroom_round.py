@@ -2,11 +2,12 @@
 
     python -m benchmarks.serving.classroom_round [--students 30] [--runs 3]
 
-Starts ``python app.py --classroom`` (the shipped model and quiz, a fresh board file); 30 HTTP clients
-(``gradio_client``, one session each, as 30 phones) join with nicknames, then all answer the first painting
-at once (released together by a barrier). Measures how long each answer takes and when all of them are on the
-teacher's board (``/class_board``, polled), then restarts the app on the same board file and checks that the
-board is identical. Writes benchmarks/results/classroom_round.json.
+Starts ``python app.py --classroom`` (the shipped model and quiz, a fresh board file, rounds paced by the teacher);
+30 HTTP clients (``gradio_client``, one session each, as 30 phones) join with nicknames, the teacher opens round 1,
+and all answer it at once (released together by a barrier). The last answer closes the round, so the teacher's
+board shows the round's answers then. Measures how long each answer takes and when all of them are on the board
+(``/class_board``, polled), then restarts the app on the same board file and checks that the board is identical.
+Writes benchmarks/results/classroom_round.json.
 """
 from __future__ import annotations
 
@@ -23,24 +24,27 @@ from benchmarks.common.provenance import provenance
 
 TEACHER_KEY = "benchmark-teacher"  # the board is the teacher's: it takes the key
 # the whole class joins from this machine's one address
-CLASSROOM = ("--classroom", "--teacher-key", TEACHER_KEY, "--joins-per-minute", "60", "--classroom-db")
+CLASSROOM = ("--classroom", "--teacher-key", TEACHER_KEY, "--joins-per-minute", "60", "--round-seconds", "300",
+             "--classroom-db")
+
 
 def one_round(url: str, students: int) -> dict:
     """Join ``students`` clients, release their answers together; seconds per answer and until all are on the board."""
     from gradio_client import Client
 
-    clients, choices = [], []
+    clients, seats = [], []
     for i in range(students):
         client = Client(url, verbose=False)
-        joined = client.predict(f"student {i + 1}", api_name="/class_join")
+        seats.append(client.predict(f"student {i + 1}", api_name="/class_join")[0])
         clients.append(client)
-        choices.append(joined[-1]["choices"][i % 4])
     teacher = Client(url, verbose=False)
+    teacher.predict(TEACHER_KEY, api_name="/class_open_round")
+    choices = clients[0].predict(seats[0], api_name="/class_round")["choices"]
     errors = []
 
     def answer(i: int) -> None:
         try:
-            clients[i].predict(choices[i], api_name="/quiz_answer")
+            clients[i].predict(seats[i], choices[i % 4], api_name="/class_answer")
         except Exception as exc:  # noqa: BLE001 (reported in the results)
             errors.append(str(exc))
 

@@ -14,6 +14,8 @@ import gradio as gr
 from ..serving.cpus import usable_cpus
 from ..serving.predict import Predictor
 from .cards import model_card
+from .class_play import CSS as CLASS_PLAY_CSS
+from .class_play import seat_state
 from .classroom_tab import CSS as CLASSROOM_CSS
 from .classroom_tab import Classroom, class_tab
 from .identify_tab import CSS as IDENTIFY_CSS
@@ -34,14 +36,31 @@ class App:
     classroom: Classroom | None = None
 
 
+@dataclass
+class ClassroomSettings:
+    """Classroom mode's options (``app.py --classroom``): the board, the address the app listens on and the link
+    students open (when it is not this machine's), the teacher's key (default: the board's), joins a minute from one
+    network address, seconds a round, and self-paced play instead of rounds paced by the teacher."""
+
+    board: object  # classroom.Board
+    host: str = "127.0.0.1"
+    link: str | None = None
+    teacher_key: str | None = None
+    joins_per_minute: int | None = None
+    round_seconds: float | None = None
+    self_paced: bool = False
+
+    def classroom(self, quiz: Quiz, served) -> Classroom:
+        chosen = {name: value for name, value in (("joins_per_minute", self.joins_per_minute),
+                                                  ("round_seconds", self.round_seconds)) if value}
+        return Classroom(self.board, quiz, served, self.host, self.link, self.teacher_key,
+                         self_paced=self.self_paced, **chosen)
+
+
 def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir: Path | None = None,
-               concurrency: int | None = None, classroom_board=None, classroom_host: str = "127.0.0.1",
-               classroom_link: str | None = None, teacher_key: str | None = None,
-               joins_per_minute: int | None = None) -> App:
+               concurrency: int | None = None, classroom_settings: ClassroomSettings | None = None) -> App:
     """The whole app for one loaded model (``quiz_dir``: the quiz paintings and their manifest; ``concurrency``:
-    requests computed at once, as given to ``launch``; ``classroom_board``: a ``classroom.Board`` turns on classroom
-    mode, with the join link made from ``classroom_link`` or the address the app listens on, ``classroom_host``, and
-    the teacher's key ``teacher_key`` or the board's, and ``joins_per_minute`` from one network address).
+    requests computed at once, as given to ``launch``; ``classroom_settings`` turn on classroom mode).
     The About tab shows the figures measured on this model that ship in its bundle (``Bundle.measured``)."""
     bundle = predictor.bundle
     quiz = Quiz(predictor, quiz_dir) if quiz_dir else None
@@ -49,16 +68,18 @@ def build_demo(predictor: Predictor, examples_dir: Path | None = None, quiz_dir:
     with gr.Blocks(title="Who painted this?", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(f"# Who painted this?\nDrop a painting to see which of {len(bundle.classes)} famous artists "
                     "most likely painted it — and where the network looked.")
+        seat = None
+        if classroom_settings is not None and quiz is not None:  # outside the tabs: read from the browser at once
+            seat = seat_state(classroom_settings.board)
         with gr.Tabs() as tabs:
             with gr.Tab("Identify", id="identify") as identify_view:
                 served = identify_tab(predictor, examples_dir, concurrency or usable_cpus())
             other_tabs = [identify_view]
             if quiz is not None:
-                if classroom_board is not None:
-                    classroom = Classroom(classroom_board, quiz, served, classroom_host, classroom_link, teacher_key,
-                                          **({"joins_per_minute": joins_per_minute} if joins_per_minute else {}))
+                if classroom_settings is not None:
+                    classroom = classroom_settings.classroom(quiz, served)
                 with gr.Tab("Quiz", id="quiz") as quiz_view:
-                    quiz_tab(quiz, bundle.artists, served, demo.load, classroom)
+                    quiz_tab(quiz, bundle.artists, served, demo.load, classroom, seat)
                 other_tabs.append(quiz_view)
             with gr.Tab("Training", id="training") as training_view:
                 training_outputs, training_data = training_tab(bundle, served)
@@ -82,7 +103,7 @@ def launch(app: App, host: str, port: int, share: bool = False, concurrency: int
     blocking = not kwargs.pop("prevent_thread_lock", False)
     quiet = kwargs.pop("quiet", False)
     result = demo.launch(server_name=host, server_port=port, share=share, max_file_size=MAX_UPLOAD,
-                         theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=IDENTIFY_CSS + CLASSROOM_CSS,
+                         theme=gr.themes.Soft(primary_hue="amber", secondary_hue="rose"), css=IDENTIFY_CSS + CLASSROOM_CSS + CLASS_PLAY_CSS,
                          footer_links=["api", "gradio"], prevent_thread_lock=True, quiet=True, **kwargs)
     if app.predictor.gallery is not None:  # read once the page is served, not at the first photo
         threading.Thread(target=app.predictor.gallery.load, name="gallery", daemon=True).start()

@@ -1,10 +1,11 @@
 """Classroom mode's board: a class of students against the model on the same quiz paintings, kept in SQLite.
 
 Stored (and nothing else): classes (when each board was started), the students' nicknames with when they
-joined, each answer with its round, the painting's file name, the name chosen, whether it was right and when,
-and the key of the teacher's link. The model's answers come from the quiz itself. One SQLite connection per thread, WAL journal and a busy
-timeout, so answers from many phones at once are all written; "New class" starts a fresh board and keeps the
-old ones.
+joined (and whether the teacher removed them, or which seat they moved to when a new class started), each answer
+with its round, the painting's file name, the name chosen, whether it was right and when, when each paced round
+opened and closed, the key of the teacher's link and the secret that signs students' seats. The model's answers
+come from the quiz itself. One SQLite connection per thread, WAL journal and a busy timeout, so answers from many
+phones at once are all written; "New class" starts a fresh board and keeps the old ones.
 """
 from __future__ import annotations
 
@@ -30,7 +31,14 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 CREATE TABLE IF NOT EXISTS answers (
     player_id INTEGER NOT NULL REFERENCES players(id), round INTEGER NOT NULL, painting TEXT NOT NULL,
     chosen TEXT NOT NULL, right INTEGER NOT NULL, answered TEXT NOT NULL, PRIMARY KEY (player_id, round));
+CREATE TABLE IF NOT EXISTS rounds (
+    class_id INTEGER NOT NULL REFERENCES classes(id), round INTEGER NOT NULL, opened REAL NOT NULL,
+    closes REAL NOT NULL, closed REAL, PRIMARY KEY (class_id, round));
+CREATE TABLE IF NOT EXISTS moves (
+    old_player INTEGER PRIMARY KEY REFERENCES players(id), new_player INTEGER NOT NULL REFERENCES players(id));
 """
+# boards written before players could be removed get the column on first open
+PLAYERS_REMOVED = "ALTER TABLE players ADD COLUMN removed INTEGER NOT NULL DEFAULT 0"
 
 
 class ClassroomError(ValueError):
@@ -89,6 +97,18 @@ class Player:
     id: int
     class_id: int
     nickname: str
+    removed: bool = False
+
+
+@dataclass(frozen=True)
+class Round:
+    """A paced round as stored: its number (0-based), when it opened, when its time is up, when it closed (None while
+    open), all as Unix times so that a restart keeps the clock."""
+
+    number: int
+    opened: float
+    closes: float
+    closed: float | None
 
 
 class RateLimit:
@@ -120,6 +140,8 @@ class Board:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._db().executescript(SCHEMA)
+        if "removed" not in {row[1] for row in self._db().execute("PRAGMA table_info(players)")}:
+            self._db().execute(PLAYERS_REMOVED)
         with self._transaction() as db:
             if db.execute("SELECT COUNT(*) FROM classes").fetchone()[0] == 0:
                 db.execute("INSERT INTO classes (started) VALUES (?)", (_now(),))
@@ -141,16 +163,24 @@ class Board:
     def teacher_key(self, chosen: str | None = None) -> str:
         """The key of the teacher's link: ``chosen`` (``--teacher-key``), else the one kept with the board, else a
         new one, kept with the board so that the teacher's link outlives a restart."""
+        return self._setting("teacher_key", chosen)
+
+    def seat_secret(self) -> str:
+        """The secret that signs students' seats (``seats.py``), made once and kept with the board, so that a seat
+        outlives a restart."""
+        return self._setting("seat_secret", None, length=32)
+
+    def _setting(self, name: str, chosen: str | None, length: int = 12) -> str:
         with self._transaction() as db:
             if chosen:
-                db.execute("INSERT OR REPLACE INTO settings VALUES ('teacher_key', ?)", (chosen,))
+                db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, chosen))
                 return chosen
-            kept = db.execute("SELECT value FROM settings WHERE name = 'teacher_key'").fetchone()
+            kept = db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
             if kept:
                 return kept[0]
-            key = secrets.token_urlsafe(12)
-            db.execute("INSERT INTO settings VALUES ('teacher_key', ?)", (key,))
-            return key
+            value = secrets.token_urlsafe(length)
+            db.execute("INSERT INTO settings VALUES (?, ?)", (name, value))
+            return value
 
     def current_class(self) -> int:
         return self._db().execute("SELECT MAX(id) FROM classes").fetchone()[0]
@@ -160,39 +190,115 @@ class Board:
         with self._transaction() as db:
             return db.execute("INSERT INTO classes (started) VALUES (?)", (_now(),)).lastrowid
 
+    def classes(self) -> list[tuple[int, str, int]]:
+        """(id, started, players) of every class, newest first."""
+        return self._db().execute("SELECT c.id, c.started, COUNT(p.id) FROM classes c LEFT JOIN players p "
+                                  "ON p.class_id = c.id AND p.removed = 0 GROUP BY c.id ORDER BY c.id DESC").fetchall()
+
     def join(self, nickname) -> Player:
         """A new player in the current class; a nickname already taken gets " 2", " 3", ... appended."""
         name = valid_nickname(nickname)
         with self._transaction() as db:
-            class_id = db.execute("SELECT MAX(id) FROM classes").fetchone()[0]
-            taken = {row[0] for row in db.execute("SELECT nickname FROM players WHERE class_id = ?", (class_id,))}
-            unique, n = name, 2
-            while unique in taken:
-                suffix = f" {n}"
-                unique, n = name[: MAX_NICKNAME - len(suffix)] + suffix, n + 1
-            player_id = db.execute("INSERT INTO players (class_id, nickname, joined) VALUES (?, ?, ?)",
-                                   (class_id, unique, _now())).lastrowid
+            return self._join(db, db.execute("SELECT MAX(id) FROM classes").fetchone()[0], name)
+
+    @staticmethod
+    def _join(db: sqlite3.Connection, class_id: int, name: str) -> Player:
+        taken = {row[0] for row in db.execute("SELECT nickname FROM players WHERE class_id = ?", (class_id,))}
+        unique, n = name, 2
+        while unique in taken:
+            suffix = f" {n}"
+            unique, n = name[: MAX_NICKNAME - len(suffix)] + suffix, n + 1
+        player_id = db.execute("INSERT INTO players (class_id, nickname, joined) VALUES (?, ?, ?)",
+                               (class_id, unique, _now())).lastrowid
         return Player(player_id, class_id, unique)
 
-    def record(self, player: Player, round_number: int, painting: str, chosen: str, right: bool) -> None:
-        """Keep one answer; a second answer to the same round is refused."""
+    def player(self, player_id: int) -> Player | None:
+        row = self._db().execute("SELECT id, class_id, nickname, removed FROM players WHERE id = ?",
+                                 (player_id,)).fetchone()
+        return Player(row[0], row[1], row[2], bool(row[3])) if row else None
+
+    def moved(self, player: Player) -> Player:
+        """The player's seat in the current class: itself, or once a new class has started, a seat there with the
+        same nickname, made on first asking and the same ever after."""
         with self._transaction() as db:
+            current = db.execute("SELECT MAX(id) FROM classes").fetchone()[0]
+            if player.class_id == current:
+                return player
+            kept = db.execute("SELECT new_player FROM moves WHERE old_player = ?", (player.id,)).fetchone()
+            if kept:
+                row = db.execute("SELECT id, class_id, nickname, removed FROM players WHERE id = ?", kept).fetchone()
+                if row[1] == current:
+                    return Player(row[0], row[1], row[2], bool(row[3]))
+            seat = self._join(db, current, player.nickname)
+            db.execute("INSERT OR REPLACE INTO moves VALUES (?, ?)", (player.id, seat.id))
+            return seat
+
+    def remove(self, class_id: int, nickname: str) -> bool:
+        """Take a player off a class's board (the teacher's call): their answers no longer count."""
+        with self._transaction() as db:
+            return bool(db.execute("UPDATE players SET removed = 1 WHERE class_id = ? AND nickname = ? AND removed = 0",
+                                   (class_id, nickname)).rowcount)
+
+    def record(self, player: Player, round_number: int, painting: str, chosen: str, right: bool,
+               paced: bool = False) -> None:
+        """Keep one answer; a second answer to the same round is refused, and with ``paced`` an answer to a round
+        that is not open (checked in the same transaction, so an answer and the round's close never cross)."""
+        with self._transaction() as db:
+            if db.execute("SELECT removed FROM players WHERE id = ?", (player.id,)).fetchone() != (0,):
+                raise ClassroomError("The teacher has taken you off the board: join again with a nickname.")
+            if paced:
+                row = db.execute("SELECT closes, closed FROM rounds WHERE class_id = ? AND round = ?",
+                                 (player.class_id, round_number)).fetchone()
+                if row is None or row[1] is not None or time.time() >= row[0]:
+                    raise ClassroomError(f"Round {round_number + 1} is closed: the answer is on the screen.")
             written = db.execute("INSERT OR IGNORE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
                                  (player.id, round_number, painting, chosen, int(right), _now())).rowcount
         if not written:
             raise ClassroomError(f"Round {round_number + 1} is already answered.")
 
     def players(self, class_id: int) -> list[str]:
-        return [r[0] for r in self._db().execute("SELECT nickname FROM players WHERE class_id = ? ORDER BY id",
-                                                 (class_id,))]
+        return [r[0] for r in self._db().execute("SELECT nickname FROM players WHERE class_id = ? AND removed = 0 "
+                                                 "ORDER BY id", (class_id,))]
 
     def answers(self, class_id: int, round_number: int | None = None) -> list[tuple]:
         """(nickname, round, painting, chosen, right, answered) of every answer in a class (of one round only, when
-        given)."""
+        given), removed players' left out."""
         return self._db().execute("SELECT p.nickname, a.round, a.painting, a.chosen, a.right, a.answered "
                                   "FROM answers a JOIN players p ON p.id = a.player_id WHERE p.class_id = ? "
-                                  "AND (? IS NULL OR a.round = ?) ORDER BY a.answered, p.id",
+                                  "AND p.removed = 0 AND (? IS NULL OR a.round = ?) ORDER BY a.answered, p.id",
                                   (class_id, round_number, round_number)).fetchall()
+
+    def answered_rounds(self, player_id: int) -> dict[int, tuple[str, bool]]:
+        """Round -> (the name chosen, right) of one player's answers."""
+        return {r: (chosen, bool(right)) for r, chosen, right in self._db().execute(
+            "SELECT round, chosen, right FROM answers WHERE player_id = ?", (player_id,))}
+
+    # --- paced rounds (``rounds.py``) --------------------------------------------------------------------------
+
+    def latest_round(self, class_id: int) -> Round | None:
+        row = self._db().execute("SELECT round, opened, closes, closed FROM rounds WHERE class_id = ? "
+                                 "ORDER BY round DESC LIMIT 1", (class_id,)).fetchone()
+        return Round(*row) if row else None
+
+    def open_round(self, class_id: int, round_number: int, seconds: float) -> None:
+        """Open a round for ``seconds``; refused while another is open or when it was played already."""
+        now = time.time()
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM rounds WHERE class_id = ? AND closed IS NULL", (class_id,)).fetchone():
+                raise ClassroomError("A round is still open: close it first.")
+            written = db.execute("INSERT OR IGNORE INTO rounds VALUES (?, ?, ?, ?, NULL)",
+                                 (class_id, round_number, now, now + seconds)).rowcount
+        if not written:
+            raise ClassroomError(f"Round {round_number + 1} has been played.")
+
+    def close_round(self, class_id: int, round_number: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE rounds SET closed = ? WHERE class_id = ? AND round = ? AND closed IS NULL",
+                       (time.time(), class_id, round_number))
+
+    def closed_rounds(self, class_id: int) -> set[int]:
+        return {r[0] for r in self._db().execute("SELECT round FROM rounds WHERE class_id = ? AND closed IS NOT NULL",
+                                                 (class_id,))}
 
     def dump(self) -> list[tuple]:
         """Every class, player and answer, for comparing boards (e.g. before and after a restart)."""
@@ -241,10 +347,11 @@ class Standing:
         return self.model_right / self.answers if self.answers else None
 
 
-def standing(board: Board, class_id: int, model_answers: dict[str, tuple[str, str, bool]]) -> Standing:
+def standing(board: Board, class_id: int, model_answers: dict[str, tuple[str, str, bool]],
+             rounds: set[int] | None = None) -> Standing:
     """The class's results beside the model's; ``model_answers``: painting file name -> (painter, the model's
-    guess, whether it was right)."""
-    rows = board.answers(class_id)
+    guess, whether it was right); ``rounds``: only these rounds count (paced play: the revealed ones)."""
+    rows = [row for row in board.answers(class_id) if rounds is None or row[1] in rounds]
     per_round: dict[int, dict] = {}
     scores: dict[str, list[int]] = {name: [0, 0] for name in board.players(class_id)}
     model_right = 0

@@ -10,11 +10,10 @@ import gradio as gr
 import pandas as pd
 
 from .cards import clean_bio
-from .classroom import shown_nickname
 from .quiz import Quiz
 from .served_files import ServedImages
 
-ANSWERS_AT_ONCE = 8  # quiz answers and joins computed at once
+ANSWERS_AT_ONCE = 8  # quiz answers computed at once
 NOTHING_TO_ASK = ("**This model has no quiz paintings to ask.** The quiz only shows paintings from the loaded "
                   "model's test split (so it never trained on them), and none of the paintings in the quiz folder "
                   "is in this model's test split. Make a quiz for it with `python -m painting_classifier "
@@ -49,15 +48,8 @@ def reveal_text(quiz: Quiz, rows: pd.DataFrame, game: dict, you_right: bool, mod
 class QuizEvents:
     """What the Quiz tab's buttons do, on one session's game state."""
 
-    def __init__(self, quiz: Quiz, artists: pd.DataFrame, served: ServedImages, classroom=None):
+    def __init__(self, quiz: Quiz, artists: pd.DataFrame, served: ServedImages):
         self.quiz, self.rows, self.served = quiz, artists.set_index("name", drop=False), served
-        self.classroom = classroom  # classroom_tab.Classroom in classroom mode
-
-    def join(self, nickname, request: gr.Request | None = None):
-        """Classroom mode: join with a nickname, then the class's first painting."""
-        player, game = self.classroom.join(nickname, request)
-        return (player, gr.update(visible=False), gr.update(visible=True),
-                f"You play as **{shown_nickname(player['nickname'])}**.", *self.show(game))
 
     def info(self, state: dict, **more) -> dict:
         """The "Quiz round" output: where the game is, the four names, the score (and more once answered)."""
@@ -74,31 +66,23 @@ class QuizEvents:
     def new_game(self):
         return self.show(self.quiz.new_game())
 
-    def answer(self, state: dict | None, chosen: str | None, player: dict | None = None,
-               request: gr.Request | None = None):
+    def answer(self, state: dict | None, chosen: str | None):
         if state is None:
-            raise gr.Error("Join the class first." if self.classroom else "Press New game to start.",
-                           print_exception=False)
+            raise gr.Error("Press New game to start.", print_exception=False)
         if state["answered"]:
             raise gr.Error("You have answered this one: press Next painting.", title="Already answered",
                            print_exception=False)
         if not chosen:
             raise gr.Error("Pick one of the four names first.", title="No answer yet", print_exception=False)
-        class_line = ""
-        if self.classroom is not None:  # counted on the board first: an answer the board refuses is not scored
-            question, _ = self.quiz.question(state)
-            class_line = self.classroom.record(player, state, chosen, chosen == question.artist, request)
         state, you_right, model_right = self.quiz.answer(state, chosen)
         question, _ = self.quiz.question(state)
-        return (state, reveal_text(self.quiz, self.rows, state, you_right, model_right) + class_line,
+        return (state, reveal_text(self.quiz, self.rows, state, you_right, model_right),
                 score_line(self.quiz, state),
                 self.info(state, answer=question.artist, you_right=you_right, model_guess=question.model_guess,
                           model_probability=round(question.model_probability, 4), model_right=model_right))
 
     def next_painting(self, state: dict | None):
         if state is None:
-            if self.classroom is not None:
-                raise gr.Error("Join the class first.", title="Not joined", print_exception=False)
             return self.new_game()
         if not state["answered"]:
             raise gr.Error("Answer this one first.", title="No answer yet", print_exception=False)
@@ -107,23 +91,31 @@ class QuizEvents:
         return self.show(self.quiz.next_round(state))
 
 
-def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load, classroom=None) -> None:
-    """The Quiz tab's components and events; a game starts when the page loads (``page_load``: ``demo.load``), or
-    in classroom mode (``classroom``: a ``classroom_tab.Classroom``) when the student has joined with a nickname."""
+def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load, classroom=None, seat=None) -> None:
+    """The Quiz tab's components and events; a game starts when the page loads (``page_load``: ``demo.load``). In
+    classroom mode (``classroom``: a ``classroom_tab.Classroom``) the tab is the student's page of the class
+    instead (``class_play.py``), its seat kept in ``seat`` (``class_play.seat_state``)."""
     if not quiz.paintings:
         gr.Markdown(NOTHING_TO_ASK, elem_id="quiz-nothing")
         return
-    events = QuizEvents(quiz, artists, served, classroom)
-    gr.Markdown(f"## Can you beat the model?\nWho painted this? Pick one of the four names, then see what the "
-                f"network said. {quiz.rounds} paintings a game, all from the model's test split: it never saw "
-                "them while it learned." + (" The whole class plays the same paintings: every answer counts on "
-                                            "the class board." if classroom else ""))
-    game, player = gr.State(None), gr.State(None)
-    with gr.Group(visible=classroom is not None, elem_id="class-join") as join_box:
-        nickname = gr.Textbox(label="Your nickname (1 to 20 characters)", elem_id="class-nickname")
-        join_button = gr.Button("Join the class", variant="primary", elem_id="class-join-button")
-    joined = gr.Markdown(elem_id="class-joined")
-    with gr.Row(visible=classroom is None) as game_area:
+    intro = (f"## Can you beat the model?\nWho painted this? Pick one of the four names, then see what the network "
+             f"said. {quiz.rounds} paintings a game, all from the model's test split: it never saw them while it "
+             "learned.")
+    if classroom is not None:
+        from .class_play import ClassPlay, class_play
+
+        paced = classroom.pacing is not None
+        gr.Markdown(intro.replace("Pick one of the four names", "Tap one of the four names") + (
+            " The whole class plays the same paintings, round by round: the painting is on the screen at the front, "
+            "the names on your phone, and the answer comes to everyone when the round closes." if paced else
+            " The whole class plays the same paintings, each at their own pace: every answer counts on the class "
+            "board."))
+        class_play(ClassPlay(classroom, artists), page_load, seat)
+        return
+    events = QuizEvents(quiz, artists, served)
+    gr.Markdown(intro)
+    game = gr.State(None)
+    with gr.Row():
         with gr.Column(scale=3):
             painting = gr.Image(label="Who painted this?", interactive=False, height=520, elem_id="quiz-painting")
         with gr.Column(scale=2):
@@ -133,17 +125,10 @@ def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load,
             reveal = gr.Markdown(label="Answer", elem_id="quiz-reveal")
             with gr.Row():
                 next_button = gr.Button("Next painting", elem_id="quiz-next")
-                new_button = gr.Button("New game", elem_id="quiz-new-game", visible=classroom is None)
+                new_button = gr.Button("New game", elem_id="quiz-new-game")
             round_info = gr.JSON(label="Quiz round", visible=False)
     shown = [game, painting, choice, score, reveal, round_info]
-    if classroom is None:
-        gr.on([page_load, new_button.click], events.new_game, outputs=shown, api_name="quiz_new_game")
-    else:  # one game per student, the class's paintings: no new game, no game before the nickname
-        gr.on([join_button.click, nickname.submit], events.join, inputs=[nickname],
-              outputs=[player, join_box, game_area, joined, *shown], api_name="class_join",
-              concurrency_limit=ANSWERS_AT_ONCE)
-    # answers are light (the model's answer is worked out once per painting, under a lock): a class's burst of
-    # answers need not queue behind two at a time
-    answer_button.click(events.answer, inputs=[game, choice, player], outputs=[game, reveal, score, round_info],
+    gr.on([page_load, new_button.click], events.new_game, outputs=shown, api_name="quiz_new_game")
+    answer_button.click(events.answer, inputs=[game, choice], outputs=[game, reveal, score, round_info],
                         api_name="quiz_answer", concurrency_limit=ANSWERS_AT_ONCE)
     next_button.click(events.next_painting, inputs=[game], outputs=shown, api_name="quiz_next")

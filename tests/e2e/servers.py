@@ -59,10 +59,10 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: 
 
 
 @contextmanager
-def running_app(tiny_bundle, tiny_quiz, tmp_path: Path, *options: str):
-    """``python app.py`` on the tiny bundle and quiz with ``options``, on a free port and with a private data
-    directory: its URL and the file its output goes to."""
-    port = free_port()
+def running_app(tiny_bundle, tiny_quiz, tmp_path: Path, *options: str, port: int | None = None):
+    """``python app.py`` on the tiny bundle and quiz with ``options``, on ``port`` (default: a free one) and with a
+    private data directory: its URL and the file its output goes to."""
+    port = port or free_port()
     log = tmp_path / f"app-{port}.log"
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data-home"), "PYTHONUNBUFFERED": "1"}
     with open(log, "w") as output:
