@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..artists import normalise_name
 from ..bundle import Bundle
 from ..scope import NOT_A_PAINTING
 
@@ -57,14 +58,26 @@ def scope_note(why_not: str, n_artists: int) -> str:
             "below are only the closest in style, not an answer.")
 
 
-def recognition_note(found, n_artists: int) -> str:
-    """What the app says first about a painting recognised in the collection (``serving.gallery.Recognition``)."""
+def recognition_note(found, n_artists: int, by_style: tuple[str, float] | None = None) -> str:
+    """What the app says first about a painting recognised in the collection (``serving.gallery.Recognition``), and
+    for one of the model's painters what the model would have said by style alone (``by_style``)."""
     if found.known:
         return (f"{found.headline}\n\nRecognised: the same painting as one in the collection ({found.inliers} "
-                "keypoints agree), outlined on your photo.")
+                "keypoints agree), outlined on your photo." + style_line(found.artist, by_style))
     return (f"{found.headline}, not one of the {n_artists} painters the model knows.\n\nRecognised: the same "
             f"painting as one in the collection ({found.inliers} keypoints agree). The names below are only the "
             f"closest in style among the {n_artists}.")
+
+
+def style_line(painter: str, by_style: tuple[str, float] | None) -> str:
+    """What the model says of a recognised painting by style alone, as it would of a painting it had never seen."""
+    if by_style is None:
+        return ""
+    name, probability = by_style
+    if normalise_name(name) == normalise_name(painter):
+        return f"\n\nBy style alone the model says **{name}** ({probability:.0%}) too."
+    return (f"\n\nBy style alone the model says **{name}** ({probability:.0%}), not {painter}: a miss. Painters "
+            "of one time and place can look alike to it; the Training tab shows which painters it mixes up.")
 
 
 def recognition_json(found) -> dict | None:

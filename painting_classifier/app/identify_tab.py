@@ -3,6 +3,7 @@ at (cut out of a photo of it), where it looked, and a box to draw when the searc
 from __future__ import annotations
 
 import base64
+import csv
 import dataclasses
 import functools
 from pathlib import Path
@@ -162,7 +163,7 @@ class IdentifyEvents:
         ranked = found.ranked[:k]
         card = artist_card(self.rows.loc[ranked[0][0]], ranked[0][1])
         if found.recognised is not None:
-            note = recognition_note(found.recognised, self.n_artists)
+            note = recognition_note(found.recognised, self.n_artists, found.by_style)
             if not found.recognised.known:
                 card = f"*Closest in style among the {self.n_artists}, not the painter:*\n\n{card}"
         elif found.in_scope:
@@ -272,12 +273,22 @@ def identify_tab(predictor: Predictor, examples_dir: Path | None, concurrency: i
     return events.served
 
 
+def example_labels(folder: Path, files: list[Path], names: list[str]) -> list[str]:
+    """Each example's label: its painter, from the file name, or the label ``labels.csv`` in ``folder`` gives it
+    (the instructive miss says so)."""
+    names_by_key = {normalise_name(n): n for n in names}
+    labels = {}
+    if (folder / "labels.csv").is_file():
+        with open(folder / "labels.csv", newline="", encoding="utf-8") as handle:
+            labels = {row["file"]: row["label"] for row in csv.DictReader(handle)}
+    return [labels.get(p.name) or names_by_key.get(normalise_name(label_from_filename(p)), p.stem) for p in files]
+
+
 def _examples_gallery(events: IdentifyEvents, folder: Path, inputs: list, outputs: list) -> None:
     """The example paintings under the input, labelled with their painters, answered lazily and cached."""
     files = _examples(folder)
-    names_by_key = {normalise_name(n): n for n in events.predictor.bundle.artists["name"]}
     gr.Examples([[str(p), DEFAULT_TOP_K] for p in files], inputs=inputs, outputs=outputs,
                 fn=lambda payload, k: (*events.identify(payload, k), events.explain(payload), events.similar(payload)),
                 cache_examples=True, cache_mode="lazy", preprocess=False,
                 label="Public-domain paintings from the test split",
-                example_labels=[names_by_key.get(normalise_name(label_from_filename(p)), p.stem) for p in files])
+                example_labels=example_labels(folder, files, list(events.predictor.bundle.artists["name"])))

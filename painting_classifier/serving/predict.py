@@ -87,6 +87,7 @@ class Identification:
     out_of_scope: str | None = None  # why not in scope: scope.NOT_A_PAINTING or scope.NOT_ONE_OF_THE_ARTISTS
     regions: int = 1  # regions of the image whose answers were combined (more than 1: the photo was searched)
     recognised: Recognition | None = None  # the gallery painting verified in the image (``serving/recognition.py``)
+    by_style: tuple[str, float] | None = None  # with ``recognised``: the model's first name before it was recognised
     features: np.ndarray | None = None  # the model's features of the painting shown (the head's input)
     similar: list[SimilarPainting] = dataclasses.field(default_factory=list)  # nearest gallery paintings (``similar.py``)
 

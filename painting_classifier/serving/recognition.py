@@ -67,5 +67,5 @@ def recognised(predictor, answer, top_k: int, seen: LocalFeatures | None = None)
         probabilities = certain(probabilities, keys.index(normalise_name(found.artist)))
     else:
         in_scope, why_not = False, NOT_ONE_OF_THE_ARTISTS
-    return dataclasses.replace(answer, recognised=found, probabilities=probabilities,
+    return dataclasses.replace(answer, recognised=found, by_style=answer.ranked[0], probabilities=probabilities,
                                ranked=predictor.ranked_of(probabilities, top_k), in_scope=in_scope, out_of_scope=why_not)
