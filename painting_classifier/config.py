@@ -12,6 +12,9 @@ BACKBONES = ("lite0", "lite2", "mobilenetv2", "efficientnetv2b0", "seed-cnn")
 # Input size each backbone was trained at (the seed CNN used 256 px).
 STRATEGIES = ("default", "mirrored", "multi-worker")
 NATIVE_SIZE = {"lite0": 224, "lite2": 260, "mobilenetv2": 224, "efficientnetv2b0": 224, "seed-cnn": 256}
+MAX_TUNED_BLOCKS = 5  # activations are cached below the top five blocks (Lite0's last two stages)
+# options of earlier versions that no longer exist: a saved config that has them loads without a warning
+RETIRED_OPTIONS = {"fine_tune_layers"}
 
 
 def default_cache_dir() -> Path:
@@ -69,9 +72,14 @@ class Config:
     tta: bool = option(False, "test-time augmentation: average with the mirror image")
     refit: bool = option(False, "retrain the head on train + validation for the epochs validation chose")
     calibrate: bool = option(False, "fit a softmax temperature on validation so probabilities match accuracy")
-    fine_tune_epochs: int = option(0, "epochs of stage 2, fine-tuning the backbone's top layers", metavar="N")
-    fine_tune_layers: int = option(20, "backbone layers unfrozen in stage 2 (BatchNorm stays frozen)")
-    fine_tune_learning_rate: float = option(1e-5, "learning rate of stage 2")
+    fine_tune_blocks: int = option(0, "top blocks of the backbone trained with the head from the start, on cached "
+                                   "activations (lite*; 0: the head alone, on cached features)", metavar="N")
+    fine_tune_epochs: int = option(25, "most epochs of fine-tuning (each draws one training copy of every painting)",
+                                   metavar="N")
+    fine_tune_patience: int = option(3, "fine-tuning stops after this many epochs without a lower validation loss")
+    fine_tune_learning_rate: float = option(1e-3, "the head's learning rate while fine-tuning")
+    backbone_learning_rate_scale: float = option(0.1, "the tuned blocks' learning rate, as a share of the head's",
+                                                 metavar="X")
     val_fraction: float = option(0.2, "validation share of the non-test paintings")
     test_fraction: float = option(0.2, "held-out test share per artist")
     seed: int = option(42, "seed of the split and the initial weights", metavar="N")
@@ -110,10 +118,12 @@ class Config:
             raise ValueError("style statistics are available for the EfficientNet-Lite backbones only")
         if not self.pooled_features and not self.style_stats:
             raise ValueError("without pooled features the model needs style statistics (style_stats)")
-        if self.calibrate and (self.fine_tune_epochs or not self.pretrained):
-            raise ValueError("calibration applies to the head stage only (pretrained backbone, no fine-tuning)")
-        if self.refit and self.fine_tune_epochs:
-            raise ValueError("refit applies to the head stage only; it cannot be combined with fine-tuning")
+        if self.calibrate and not self.pretrained:
+            raise ValueError("calibration applies to a pretrained backbone's head")
+        if self.fine_tune_blocks and not (self.backbone.startswith("lite") and self.pretrained):
+            raise ValueError("fine-tuning on cached activations needs a pretrained EfficientNet-Lite backbone")
+        if not 0 <= self.fine_tune_blocks <= MAX_TUNED_BLOCKS:
+            raise ValueError(f"fine_tune_blocks is 0 to {MAX_TUNED_BLOCKS} (the activations are cached below those)")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}")
 
@@ -124,7 +134,7 @@ class Config:
     def from_dict(cls, data: dict) -> "Config":
         """A Config from saved values; keys this version does not know are reported and ignored."""
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        unknown = sorted(set(data) - names - RETIRED_OPTIONS)
         if unknown:
             warnings.warn(f"ignoring configuration keys this version does not know: {', '.join(unknown)} "
                           "(saved by a newer version?)", stacklevel=2)

@@ -44,9 +44,9 @@ EXPERIMENTS: dict[str, dict] = {
                                               "augment": True, "label_smoothing": 0.1},
     "lite0 1x+2x 224 +style stats +flip+ls +L2 head lr 1e-4": {
         **{k: v for k, v in RECIPES["default"].items() if k != "refit"}},
-    # the default recipe's head, then 5 epochs of fine-tuning the top backbone layers on the paintings
-    "lite0 1x+2x 224 +style stats +flip+ls +L2 head lr 1e-4 +fine-tune 5": {
-        **{k: v for k, v in RECIPES["default"].items() if k not in ("refit", "calibrate")}, "fine_tune_epochs": 5},
+    # the default recipe with the backbone's top block fine-tuned with the head (training/fine_tuning.py)
+    "lite0 1x+2x 224 +style stats +flip+ls +L2 head lr 1e-4 +fine-tune 1 block": {
+        **{k: v for k, v in RECIPES["default"].items() if k not in ("refit", "calibrate")}, "fine_tune_blocks": 1},
     "lite2 whole 260 +flip+ls": {"backbone": "lite2", **HEAD, "augment": True, "label_smoothing": 0.1},
     "lite2 1x+2x 260 +flip+ls": {"backbone": "lite2", "scales": [1, 2], **HEAD, "augment": True,
                                  "label_smoothing": 0.1},
@@ -72,7 +72,7 @@ def run(name: str, overrides: dict, data: Path, out_root: Path) -> dict:
             "head": f"hidden {config.head_units}" if config.head_units else "linear",
             "head_l2": config.head_l2, "learning_rate": config.learning_rate, "refit": config.refit,
             "augment": config.augment, "label_smoothing": config.label_smoothing, "tta": config.tta,
-            "class_weights": config.class_weights, "fine_tune_epochs": config.fine_tune_epochs,
+            "class_weights": config.class_weights, "fine_tune_blocks": config.fine_tune_blocks,
             "val_top1": val["top1"], "val_top5": val["top5"], "val_balanced": val["balanced_accuracy"],
             "test_top1": test["top1"], "test_top5": test["top5"], "test_balanced": test["balanced_accuracy"],
             "epochs_run": len(pd.read_csv(bundle / "history.csv")), "seconds": round(seconds),

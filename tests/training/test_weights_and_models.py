@@ -18,7 +18,6 @@ from painting_classifier.training.models import (
     Temperature,
     adapt_head,
     build_model,
-    set_fine_tuning,
     set_temperature,
 )
 from painting_classifier.training.torch_weights import UnsafeWeightsError, load_state_dict
@@ -169,8 +168,12 @@ def test_temperature_layer_matches_numpy_and_is_identity_until_set():
     set_temperature(head, 0.5)
     np.testing.assert_allclose(np.asarray(layer(probs)), apply_temperature(probs, 0.5), atol=1e-6)
     assert not layer.trainable_weights
-    with pytest.raises(ValueError, match="head stage only"):
-        Config(backbone="lite0", calibrate=True, fine_tune_epochs=2).validate()
+    with pytest.raises(ValueError, match="pretrained backbone"):
+        Config(backbone="seed-cnn", weights="none", calibrate=True).validate()
+    with pytest.raises(ValueError, match="pretrained EfficientNet-Lite"):
+        Config(backbone="mobilenetv2", fine_tune_blocks=1).validate()
+    with pytest.raises(ValueError, match="0 to 5"):
+        Config(backbone="lite0", fine_tune_blocks=6).validate()
 
 
 def test_border_is_cut_before_the_views():
@@ -208,10 +211,13 @@ def test_original_training_defaults():
 
 
 def test_fine_tuning_keeps_batchnorm_frozen():
+    from painting_classifier.training.activations import set_tuned_blocks
+
     model = build_model(Config(backbone="lite0", view_size=32), n_classes=3, load_weights=False)
-    assert set_fine_tuning(model, 20) > 0
+    assert set_tuned_blocks(model, Config(backbone="lite0"), 11) > 0
     trainable = [l for l in model.layers if l.trainable and l.weights and l.name != "head"]
     assert trainable and not any(isinstance(l, layers.BatchNormalization) for l in trainable)
+    assert {l.name.split("_")[1] for l in trainable} == {"block11", "block12", "block13", "block14", "block15", "head"}
     assert not model.get_layer("lite0_stem_conv").trainable
 
 
