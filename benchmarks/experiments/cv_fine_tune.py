@@ -195,6 +195,14 @@ def summary_of(labels, probabilities, classes) -> dict:
             "worst_precision_artist": worst["artist"], "worst_named": int(worst["named"])}
 
 
+def chosen_of(candidates: dict) -> str:
+    """The candidate with the best out-of-fold balanced accuracy among those whose worst precision (artists named at
+    least ``MIN_NAMED`` times) is no lower than today's: class-balanced, and no new sink."""
+    floor = candidates["today"]["out_of_fold"]["worst_precision"] if "today" in candidates else 0.0
+    allowed = {name: c for name, c in candidates.items() if c["out_of_fold"]["worst_precision"] >= floor}
+    return max(allowed, key=lambda name: allowed[name]["out_of_fold"]["balanced"])
+
+
 def run_candidate(name: str, config, pool, classes, cut: int, cache: Path) -> dict:
     """Out-of-fold probabilities of one candidate, fold by fold, with each fold's scores and epochs."""
     from painting_classifier.training import models
@@ -270,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
         np.save(cache / f"cv_fine_tune_{name}.npy", found.pop("probabilities"))
         report["candidates"][name] = found
         report.update(provenance(None, runs=1), folds=args.folds, paintings=len(pool),
-                      groups=int(pool["honest_group"].nunique()))
+                      groups=int(pool["honest_group"].nunique()), chosen=chosen_of(report["candidates"]),
+                      rule=chosen_of.__doc__.split("\n")[0].strip() + " " + chosen_of.__doc__.split("\n")[1].strip())
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     for name in report["candidates"]:
         path = cache / f"cv_fine_tune_{name}.npy"

@@ -71,6 +71,36 @@ def per_artist_frame(metrics: dict, display: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["artist", "accuracy", "test paintings"])
 
 
+NAMED_COLUMNS = ["Artist", "Named (test)", "Right when named (test)", "Named (cross-validation)",
+                 "Right when named (cross-validation)"]
+
+
+def named_frame(bundle, display: dict[str, str]) -> pd.DataFrame:
+    """Per artist, how often the model names it and how often that is right: on the test split (from the bundle's
+    confusion matrix) and, where ``benchmarks/quality/per_artist.py --publish`` recorded it, out of fold in
+    cross-validation. Most named first: an artist named often and seldom right soaks up others' paintings."""
+    metrics = bundle.metrics
+    matrix = np.asarray(metrics.get("confusion_matrix", []))
+    if matrix.size == 0:
+        return pd.DataFrame(columns=NAMED_COLUMNS)
+    cv = {row["artist"]: row for row in bundle.measured.get("per_artist", {}).get("rows", [])}
+
+    def share(right, named) -> str:
+        return f"{right / named:.0%}" if named else "—"
+
+    rows = []
+    for i, name in enumerate(bundle.classes):
+        shown = display.get(name, name)
+        fold = cv.get(name.replace("_", " "), {})
+        cv_named = fold.get("cv_named")
+        cv_right = "—" if fold.get("cv_precision") is None else f"{fold['cv_precision']:.0f}%"
+        rows.append([shown, int(matrix[:, i].sum()), share(int(matrix[i, i]), int(matrix[:, i].sum())),
+                     "—" if cv_named is None else int(cv_named), cv_right])
+    frame = pd.DataFrame(rows, columns=NAMED_COLUMNS)
+    order = frame["Named (cross-validation)"].replace("—", -1).astype(int) * 1000 + frame["Named (test)"]
+    return frame.loc[order.sort_values(ascending=False).index].reset_index(drop=True)
+
+
 def metrics_table(metrics: dict) -> pd.DataFrame:
     names = {"top1": "Top-1 accuracy", "top5": "Top-5 accuracy", "balanced_accuracy": "Balanced accuracy",
              "macro_f1": "Macro-F1", "mean_confidence": "Mean confidence (top-1 probability)"}

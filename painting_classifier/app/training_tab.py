@@ -10,7 +10,8 @@ from .served_files import ServedImages
 
 
 def training_tab(bundle, served: ServedImages) -> tuple[list, callable]:
-    """Training: learning curves, class weights, paintings per split, test metrics, confusion matrix.
+    """Training: learning curves, class weights, paintings per split, test metrics, who the model names and how often
+    rightly, confusion matrix.
 
     Returns the output components and the function that fills them (run when a page loads; worked out at the
     first load, the confusion matrix drawn once as an image file, so pages share no matplotlib figure).
@@ -22,7 +23,7 @@ def training_tab(bundle, served: ServedImages) -> tuple[list, callable]:
         return (plots.curves(history, "accuracy"), plots.curves(history, "loss"),
                 plots.class_weights_frame(bundle), plots.paintings_frame(bundle), plots.sources_frame(bundle),
                 plots.metrics_table(bundle.metrics), plots.per_artist_frame(bundle.metrics, display),
-                served.copy(plots.confusion_png(bundle.metrics, display), ".png"))
+                plots.named_frame(bundle, display), served.copy(plots.confusion_png(bundle.metrics, display), ".png"))
 
     gr.Markdown("How this model learned, from the files in its bundle (no retraining). "
                 "Steps count epochs across training stages.")
@@ -46,7 +47,10 @@ def training_tab(bundle, served: ServedImages) -> tuple[list, callable]:
     sources_plot = gr.BarPlot(x="artist", y="paintings", color="source", sort="-y", x_label_angle=-60,
                               label="Paintings per data folder", show_label=False,
                               height=380, title="Paintings per artist and data folder")
+    named = gr.Dataframe(label="Who the model names, and how often it is right (most named first: a painter named "
+                               "often and seldom right soaks up other painters' paintings)", interactive=False,
+                         elem_id="named-per-artist", max_height=420)
     confusion_plot = gr.Image(label="Confusion matrix", interactive=False, elem_id="confusion-matrix")
     outputs = [accuracy_plot, loss_plot, weights_plot, paintings_plot, sources_plot, metrics_df, per_artist_plot,
-               confusion_plot]
+               named, confusion_plot]
     return outputs, values
