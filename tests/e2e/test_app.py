@@ -138,8 +138,15 @@ def test_an_upload_goes_through_the_model_once_for_predict_and_explain(client, p
     assert len(decoded) == 1
 
 
+def tiny_bundle_test_split(bundle_path):
+    from painting_classifier import load_bundle
+
+    split = load_bundle(bundle_path).split
+    return split[split["split"] == "test"]
+
+
 def test_training_tab_data(client, tiny_bundle):
-    accuracy, loss, weights, paintings, sources, metrics, per_artist, confusion = client.predict(
+    accuracy, loss, weights, paintings, sources, metrics, per_artist, named, confusion = client.predict(
         api_name="/training_data")
     series = {row[2] for row in accuracy["data"]}
     assert {"train", "validation"} <= series and any(s.startswith("best epoch") for s in series)
@@ -152,6 +159,7 @@ def test_training_tab_data(client, tiny_bundle):
     assert [row[0] for row in metrics["data"]][:4] == ["Top-1 accuracy", "Top-5 accuracy", "Balanced accuracy",
                                                         "Macro-F1"]
     assert len(per_artist["data"]) == 4
+    assert sum(row[1] for row in named["data"]) == len(tiny_bundle_test_split(tiny_bundle))  # every test painting named once
     matrix = Image.open(confusion["path"] if isinstance(confusion, dict) else confusion)
     assert matrix.format == "PNG" and min(matrix.size) > 300
 
