@@ -102,3 +102,61 @@ def test_the_teachers_key_is_made_once_kept_with_the_board_and_can_be_chosen(tmp
     assert Board(tmp_path / "other.sqlite3").teacher_key() != made  # every board its own
     assert Board(tmp_path / "board.sqlite3").teacher_key("chosen-key") == "chosen-key"
     assert Board(tmp_path / "board.sqlite3").teacher_key() == "chosen-key"
+
+
+def test_a_paced_round_closes_when_everyone_has_answered_and_refuses_answers_after(tmp_path):
+    from painting_classifier.app.classroom import Player
+    from painting_classifier.app.rounds import LOBBY, OPEN, OVER, REVEALED, Pacing
+
+    board = Board(tmp_path / "b.sqlite3")
+    ann, bo = board.join("Ann"), board.join("Bo")
+    pacing = Pacing(board, rounds=2, seconds=600)
+    class_id = board.current_class()
+    assert pacing.state(class_id).phase == LOBBY
+    with pytest.raises(ClassroomError, match="not open|closed"):
+        board.record(ann, 0, "a.jpg", "Titian", True, paced=True)  # before the round opens
+    assert pacing.open_next(class_id).phase == OPEN
+    with pytest.raises(ClassroomError, match="still open"):
+        pacing.open_next(class_id)
+    board.record(ann, 0, "a.jpg", "Titian", True, paced=True)
+    assert pacing.state(class_id).phase == OPEN and pacing.revealed(class_id) == set()
+    board.record(bo, 0, "a.jpg", "Raphael", False, paced=True)
+    assert pacing.state(class_id).phase == REVEALED and pacing.revealed(class_id) == {0}
+    with pytest.raises(ClassroomError, match="closed"):
+        board.record(Player(bo.id, class_id, "Bo"), 0, "a.jpg", "Titian", True, paced=True)
+    pacing.open_next(class_id)
+    assert pacing.close_now(class_id).phase == OVER  # the teacher closed the last round early
+    with pytest.raises(ClassroomError, match="last painting"):
+        pacing.open_next(class_id)
+
+
+def test_a_round_whose_time_is_up_closes_on_the_next_look(tmp_path):
+    from painting_classifier.app.rounds import REVEALED, Pacing
+
+    board = Board(tmp_path / "b.sqlite3")
+    board.join("Ann")
+    pacing = Pacing(board, rounds=3, seconds=0.0)  # no time at all: closed as soon as anyone looks
+    class_id = board.current_class()
+    assert pacing.open_next(class_id).phase == REVEALED
+
+
+def test_a_seat_moves_to_a_new_class_once_and_a_removed_player_loses_it(tmp_path):
+    from painting_classifier.app.seats import seat_token, seated_player
+
+    board = Board(tmp_path / "b.sqlite3")
+    secret = board.seat_secret()
+    ann, bo = board.join("Ann"), board.join("Bo")
+    token = seat_token(ann, secret)
+    assert seated_player(board, token, secret) == ann
+    with pytest.raises(ClassroomError, match="join again"):
+        seated_player(board, token[:-1] + ("a" if token[-1] != "a" else "b"), secret)  # forged
+    board.new_class()
+    moved = seated_player(board, token, secret)
+    assert moved.class_id == board.current_class() and moved.nickname == "Ann" and moved.id != ann.id
+    assert seated_player(board, token, secret) == moved  # the same new seat every time
+    assert board.players(board.current_class()) == ["Ann"]
+    assert [players for _, _, players in board.classes()] == [1, 2]  # newest first, earlier boards kept
+    assert board.remove(ann.class_id, "Bo") and board.players(ann.class_id) == ["Ann"]
+    with pytest.raises(ClassroomError, match="taken you off"):
+        seated_player(board, seat_token(bo, secret), secret)
+    assert Board(tmp_path / "b.sqlite3").seat_secret() == secret  # kept with the board: seats outlive a restart
