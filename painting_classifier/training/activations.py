@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from ..config import Config
 from . import backbones, models
-from .features import AS_IS, Variant, features_key
+from .features import AS_IS, Variant, features_key, variant_batches
 
 ACTIVATIONS_VERSION = "1"
 
@@ -148,17 +148,7 @@ def _compute(lower: keras.Model, variant: Variant, items: list[tuple[str, str]],
              input_size: int, progress: bool) -> None:
     import tensorflow as tf
 
-    def load(index):
-        path, sha1 = items[int(index)]
-        return variant.load(path, sha1, input_size)
-
-    def decode(index):
-        image = tf.numpy_function(load, [index], tf.uint8, stateful=False)
-        image.set_shape((input_size, input_size, 3))
-        return tf.cast(image, tf.float32)
-
-    batches = (tf.data.Dataset.range(len(items)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-               .batch(4).prefetch(tf.data.AUTOTUNE))
+    batches = variant_batches(variant, items, input_size)
     spec = tf.TensorSpec((None, input_size, input_size, 3), tf.float32)
     forward = tf.function(lambda images: lower(images, training=False), input_signature=[spec])
     written = iter(targets)

@@ -103,8 +103,9 @@ def cached_features(extractor: Callable, paths: list[str], sha1s, config: Config
     return np.stack([np.load(f) for f in files]) if files else np.zeros((0, 0), np.float32)
 
 
-def _compute_features(extractor, variant: Variant, items: list[tuple[str, str]], targets: list[Path],
-                      input_size: int, desc: str, progress: bool) -> None:
+def variant_batches(variant: Variant, items: list[tuple[str, str]], input_size: int):
+    """A tf.data stream of the model inputs of one ``variant`` of each (path, sha1) in ``items``, decoded in parallel,
+    in batches of four."""
     import tensorflow as tf
 
     def load(index):
@@ -116,8 +117,13 @@ def _compute_features(extractor, variant: Variant, items: list[tuple[str, str]],
         image.set_shape((input_size, input_size, 3))
         return tf.cast(image, tf.float32)
 
-    batches = (tf.data.Dataset.range(len(items)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-               .batch(4).prefetch(tf.data.AUTOTUNE))
+    return (tf.data.Dataset.range(len(items)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+            .batch(4).prefetch(tf.data.AUTOTUNE))
+
+
+def _compute_features(extractor, variant: Variant, items: list[tuple[str, str]], targets: list[Path],
+                      input_size: int, desc: str, progress: bool) -> None:
+    batches = variant_batches(variant, items, input_size)
     forward = models.compiled_forward(extractor)
     written = iter(targets)
     with tqdm(total=len(items), desc=desc, unit="img", disable=not progress) as bar:
