@@ -190,7 +190,7 @@ class Classroom:
         shown = int(shown_class) if str(shown_class or "").isdigit() else current
         now = self.standing_of(shown)
         return (f"**Join the class:** {link}" + (f"\n\n⚠️ {warning}" if warning else ""), self._qr[link],
-                score_text(now) if shown == current else f"{score_text(now)}\n\n*An earlier class's board.*",
+                score_text(now, self.pacing is not None) + ("" if shown == current else "\n\n*An earlier class's board.*"),
                 per_painting_frame(now), gr.update(value=ranking_frame(now), visible=show_ranking),
                 self._board_of(now), *self._round_panel(current),
                 gr.Dropdown(choices=self._board_choices(current), value=shown),
@@ -267,10 +267,12 @@ def _session(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "anonymous"
 
 
-def score_text(now: Standing) -> str:
+def score_text(now: Standing, paced: bool = False) -> str:
     """The projector's headline: the class's accuracy against the model's, and the number of players."""
     players = f"{len(now.players)} player{'s' if len(now.players) != 1 else ''}"
     if not now.answers:
+        if paced:
+            return f"### Class against model: the score comes with the first answer\n{players} joined."
         return f"# Waiting for answers\n{players} joined. Scan the code or open the link to play."
     verdict = ("The class is ahead!" if now.class_right > now.model_right else
                "A draw so far." if now.class_right == now.model_right else "The model is ahead.")
