@@ -47,6 +47,7 @@ class Candidate:
     backbone_scale: float = 0.1
     epochs: int = 25
     patience: int = 3
+    warm_head: bool = False  # first the head alone on the frozen features, stopped on validation (not converged)
 
 
 CANDIDATES = {
@@ -54,6 +55,9 @@ CANDIDATES = {
     "top1": Candidate(1),
     "top1-slow": Candidate(1, backbone_scale=0.03),
     "top5": Candidate(5),
+    # linear probe, then fine-tune (LP-FT): the head as today's recipe trains it, stopped at its best validation loss,
+    # then the top block and the head together at a small learning rate
+    "top1-warm": Candidate(1, learning_rate=1e-4, backbone_scale=0.3, epochs=12, warm_head=True),
 }
 
 
@@ -162,6 +166,8 @@ def train_tuned(config, candidate: Candidate, activations, copies, labels, train
     head = model.get_layer(models.HEAD)
     sample = np.array([copies[i][0] for i in train])  # one copy each is enough to standardise on
     models.adapt_head(head, features_above(model, config, first, activations.take(sample))[1])
+    if candidate.warm_head:
+        warm_up_head(config, model, first, activations, copies, labels, train, stop, as_is, weights, n_classes)
     trainable = tuning_model(model, config, first, candidate.learning_rate, candidate.backbone_scale)
     batches = CopyBatches(activations, [copies[i] for i in train], labels[train], n_classes, config.batch_size,
                           weights, config.seed)
@@ -172,6 +178,27 @@ def train_tuned(config, candidate: Candidate, activations, copies, labels, train
                             callbacks=[keras.callbacks.EarlyStopping(patience=candidate.patience,
                                                                      restore_best_weights=True)])
     return model, first, len(history.history["loss"])
+
+
+def warm_up_head(config, model, first, activations, copies, labels, train, stop, as_is, weights, n_classes) -> None:
+    """The model's head trained alone, as today's recipe trains it, on the frozen top's features of every training
+    copy, and stopped at its best loss on ``stop``."""
+    import keras
+
+    from painting_classifier.training import models
+    from painting_classifier.training.fine_tuning import features_above
+
+    rows = np.concatenate([copies[i] for i in train])
+    owner = np.concatenate([np.full(len(copies[i]), i) for i in train])
+    features = features_above(model, config, first, activations.take(rows))[1]
+    stop_features = features_above(model, config, first, as_is.take(stop))[1]
+    head = model.get_layer(models.HEAD)
+    head.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing))
+    one_hot = np.eye(n_classes, dtype=np.float32)
+    head.fit(features, one_hot[labels[owner]], epochs=config.epochs, batch_size=config.batch_size,
+             class_weight=weights, shuffle=True, verbose=0, validation_data=(stop_features, one_hot[labels[stop]]),
+             callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)])
 
 
 def sinks(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> pd.DataFrame:
@@ -198,12 +225,13 @@ def summary_of(labels, probabilities, classes) -> dict:
 def chosen_of(candidates: dict) -> str:
     """The candidate with the best out-of-fold balanced accuracy among those whose worst precision (artists named at
     least ``MIN_NAMED`` times) is no lower than today's: class-balanced, and no new sink."""
-    floor = candidates["today"]["out_of_fold"]["worst_precision"] if "today" in candidates else 0.0
-    allowed = {name: c for name, c in candidates.items() if c["out_of_fold"]["worst_precision"] >= floor}
+    complete = {name: c for name, c in candidates.items() if c["out_of_fold"]}
+    floor = complete["today"]["out_of_fold"]["worst_precision"] if "today" in complete else 0.0
+    allowed = {name: c for name, c in complete.items() if c["out_of_fold"]["worst_precision"] >= floor}
     return max(allowed, key=lambda name: allowed[name]["out_of_fold"]["balanced"])
 
 
-def run_candidate(name: str, config, pool, classes, cut: int, cache: Path) -> dict:
+def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, only: set[int] | None = None) -> dict:
     """Out-of-fold probabilities of one candidate, fold by fold, with each fold's scores and epochs."""
     from painting_classifier.training import models
     from painting_classifier.training.activations import deeper_cut, first_tuned_block
@@ -227,6 +255,8 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path) -> di
     done.mkdir(parents=True, exist_ok=True)
     for f in sorted(pool["fold"].unique()):
         held = np.flatnonzero(pool["fold"].to_numpy() == f)
+        if only is not None and f not in only and not (done / f"fold{f}.json").is_file():
+            continue
         if (done / f"fold{f}.json").is_file():
             out_of_fold[held] = np.load(done / f"fold{f}.npy")
             folds.append(json.loads((done / f"fold{f}.json").read_text()))
@@ -249,8 +279,10 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path) -> di
         np.save(done / f"fold{f}.npy", out_of_fold[held])
         (done / f"fold{f}.json").write_text(json.dumps(folds[-1]))
         print(f"{name} fold {f}: {folds[-1]}", flush=True)
-    return {"candidate": candidate.__dict__, "folds": folds, "out_of_fold": summary_of(labels, out_of_fold, classes),
-            "probabilities": out_of_fold}
+    scored = np.isin(pool["fold"].to_numpy(), [f["fold"] for f in folds])
+    return {"candidate": candidate.__dict__, "folds": folds,
+            "out_of_fold": summary_of(labels[scored], out_of_fold[scored], classes) if len(folds) == len(
+                pool["fold"].unique()) else None, "probabilities": out_of_fold}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -263,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-only", action="store_true", help="only compute the cached activations")
     parser.add_argument("--candidates", default="today,top1", help=f"comma-separated, of {', '.join(CANDIDATES)}")
     parser.add_argument("--json", type=Path, default=RESULTS / "cv_fine_tune.json")
+    parser.add_argument("--only-folds", default=None, help="comma-separated folds to compute now (the others are "
+                        "taken from earlier runs where they exist)")
     args = parser.parse_args(argv)
     config, cache = recipe("default"), default_cache_dir()
     pool, classes = pool_of(args.model, args.folds)
@@ -274,7 +308,8 @@ def main(argv: list[str] | None = None) -> None:
     report = json.loads(args.json.read_text()) if args.json.is_file() else {"candidates": {}}
     artists = sinks(pool["label"].to_numpy(), np.zeros(len(pool), int), classes)[["artist", "paintings"]]
     for name in args.candidates.split(","):
-        found = run_candidate(name, config, pool, classes, cut, cache)
+        only = {int(f) for f in args.only_folds.split(",")} if args.only_folds else None
+        found = run_candidate(name, config, pool, classes, cut, cache, only)
         np.save(cache / f"cv_fine_tune_{name}.npy", found.pop("probabilities"))
         report["candidates"][name] = found
         report.update(provenance(None, runs=1), folds=args.folds, paintings=len(pool),
@@ -283,11 +318,11 @@ def main(argv: list[str] | None = None) -> None:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     for name in report["candidates"]:
         path = cache / f"cv_fine_tune_{name}.npy"
-        if path.is_file():
+        if path.is_file() and report["candidates"][name]["out_of_fold"]:
             table = sinks(pool["label"].to_numpy(), np.load(path).argmax(1), classes)
             artists[[f"{name}_named", f"{name}_precision", f"{name}_recall"]] = table[["named", "precision", "recall"]]
     artists.round(3).to_csv(RESULTS / "cv_fine_tune_artists.csv", index=False)
-    print(json.dumps({name: c["out_of_fold"] for name, c in report["candidates"].items()}, indent=1))
+    print(json.dumps({name: c["out_of_fold"] or c["folds"] for name, c in report["candidates"].items()}, indent=1))
 
 
 if __name__ == "__main__":
