@@ -248,3 +248,9 @@ def model_card(bundle: Bundle, runtime: str) -> str:
                 _limits_section(bundle), footer]
     sections = [section for section in sections if section]
     return "\n## Model card\n\n" + what + "\n\n" + "\n\n".join(sections) + "\n"
+
+
+def artist_line(row: pd.Series) -> str:
+    """A paragraph on an artist: name, years, nationality, genre, and the whole bio."""
+    facts = ", ".join(str(row[c]) for c in ("years", "nationality", "genre") if str(row.get(c, "")).strip())
+    return f"**{row['name']}** ({facts}). {clean_bio(row.get('bio', ''))}"

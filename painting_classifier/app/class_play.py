@@ -16,6 +16,7 @@ import logging
 import gradio as gr
 import pandas as pd
 
+from .cards import artist_line
 from .classroom import ClassroomError, Player, shown_nickname
 from .classroom_tab import Classroom
 from .rounds import LOBBY, OPEN, OVER, REVEALED
@@ -207,8 +208,6 @@ def reveal_text(view: dict, rows: pd.DataFrame) -> str:
     """The answer, once it may be shown: right or not, the painter with a short bio, the model, the class."""
     if view["phase"] != REVEALED:
         return ""
-    from .quiz_tab import artist_line
-
     you = ("**Right!**" if view["you_right"] else "**Not this time.**") if "you_chose" in view else \
         "**You did not answer this one.**"
     painter = artist_line(rows.loc[view["answer"]]) if view["answer"] in rows.index else f"**{view['answer']}**."

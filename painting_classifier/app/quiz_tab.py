@@ -9,7 +9,8 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from .cards import clean_bio
+from .cards import artist_line
+from .class_play import ClassPlay, class_play
 from .quiz import Quiz
 from .served_files import ServedImages
 
@@ -18,12 +19,6 @@ NOTHING_TO_ASK = ("**This model has no quiz paintings to ask.** The quiz only sh
                   "model's test split (so it never trained on them), and none of the paintings in the quiz folder "
                   "is in this model's test split. Make a quiz for it with `python -m painting_classifier "
                   "quiz-images --model MODEL`.")
-
-
-def artist_line(row: pd.Series) -> str:
-    """A paragraph on an artist: name, years, nationality, genre, and the whole bio."""
-    facts = ", ".join(str(row[c]) for c in ("years", "nationality", "genre") if str(row.get(c, "")).strip())
-    return f"**{row['name']}** ({facts}). {clean_bio(row.get('bio', ''))}"
 
 
 def score_line(quiz: Quiz, game: dict) -> str:
@@ -102,8 +97,6 @@ def quiz_tab(quiz: Quiz, artists: pd.DataFrame, served: ServedImages, page_load,
              f"said. {quiz.rounds} paintings a game, all from the model's test split: it never saw them while it "
              "learned.")
     if classroom is not None:
-        from .class_play import ClassPlay, class_play
-
         paced = classroom.pacing is not None
         gr.Markdown(intro.replace("Pick one of the four names", "Tap one of the four names") + (
             " The whole class plays the same paintings, round by round: the painting is on the screen at the front, "

@@ -18,7 +18,7 @@ from ..config import MAX_TUNED_BLOCKS, Config
 from . import models
 from .activations import Activations, cached_activations, deeper_cut, first_tuned_block, set_tuned_blocks, upper_model
 from .features import AS_IS, SQUASHED, HeadFeatures, Variant, larger_than_thumbnails, training_variants
-from .stages import run_stage, stage_history
+from .stages import run_stage, stage_history, validate_head
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +146,6 @@ def tune_top(run) -> None:
     """The stage that fine-tunes the backbone's top ``fine_tune_blocks`` blocks with the head from the start (on
     drawn training copies, stopping on validation loss), then calibrates on validation and, with ``refit``, trains
     again from the same start on train + validation for the epochs validation chose."""
-    from .run import validate_head
-
     config = run.config
     features = run.features = TunedFeatures(run.model, run.dataset, config, run.cache, run.progress)
     train = run.part("train")

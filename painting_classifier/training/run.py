@@ -22,11 +22,12 @@ from ..scope import CALIBRATION_MIN_SIDE, Scope, fit_scope
 from . import evaluate, models
 from .data import EXCLUDED, DataError, Dataset, assign_splits, class_weights, scan_sources, tf_image_dataset
 from .features import MIRRORED, HeadFeatures
+from .fine_tuning import tune_top
 from .keras_bundle import save_bundle, serving_copy
 from .near_duplicates import find_groups, groups_table
 from .negatives import scan_negatives
 from .negatives import summary as negatives_summary
-from .stages import compile_stage, run_stage, stage_history
+from .stages import compile_stage, run_stage, stage_history, validate_head
 
 STATE_DIR = "training"
 
@@ -117,25 +118,6 @@ def train_head(run: Run) -> None:
         run.validation = validate_head(run, head, features)
     if config.refit:
         _refit_head(run, head, features, initial)
-
-
-def validate_head(run: Run, head, features: HeadFeatures) -> dict:
-    """Validation metrics of the trained head; fits its softmax temperature first with ``calibrate``."""
-    val = run.part("val")
-    labels = val["label"].to_numpy()
-    probs = np.asarray(head.predict(features.of(val), verbose=0))
-    if run.config.tta:
-        probs = (probs + np.asarray(head.predict(features.of(val, MIRRORED), verbose=0))) / 2
-    temperature = None
-    if run.config.calibrate:
-        temperature = evaluate.fit_temperature(labels, probs)
-        probs = evaluate.apply_temperature(probs, temperature)
-        models.set_temperature(head, temperature)
-        log.info(f"Calibration: softmax temperature {temperature:.3f}, fitted on validation")
-    validation = evaluate.compute_metrics(labels, probs, run.dataset.classes)
-    validation["temperature"] = temperature
-    run.val_probabilities = probs
-    return validation
 
 
 def _refit_head(run: Run, head, features: HeadFeatures, initial: Path) -> None:
@@ -386,8 +368,6 @@ def train(data_dir, out_dir: str | Path, config: Config | None = None, resume: b
     with run.strategy.scope():
         run.model = models.build_model(config, run.n_classes)
     if config.fine_tune_blocks:
-        from .fine_tuning import tune_top
-
         tune_top(run)
     elif config.pretrained:
         train_head(run)

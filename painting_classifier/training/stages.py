@@ -5,9 +5,16 @@ A stage keeps its state in ``OUT/training/<stage>/``: the CSVLogger history, Bac
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from . import evaluate, models
+from .features import MIRRORED
+
+log = logging.getLogger(__name__)
 
 
 def compile_stage(model, learning_rate: float, run) -> None:
@@ -66,3 +73,20 @@ def run_stage(run, name: str, model, fit_kwargs: dict, keep_last: bool = False, 
     run.stages.append(name)
 
 
+def validate_head(run, head, features) -> dict:
+    """Validation metrics of the trained head; fits its softmax temperature first with ``calibrate``."""
+    val = run.part("val")
+    labels = val["label"].to_numpy()
+    probs = np.asarray(head.predict(features.of(val), verbose=0))
+    if run.config.tta:
+        probs = (probs + np.asarray(head.predict(features.of(val, MIRRORED), verbose=0))) / 2
+    temperature = None
+    if run.config.calibrate:
+        temperature = evaluate.fit_temperature(labels, probs)
+        probs = evaluate.apply_temperature(probs, temperature)
+        models.set_temperature(head, temperature)
+        log.info(f"Calibration: softmax temperature {temperature:.3f}, fitted on validation")
+    validation = evaluate.compute_metrics(labels, probs, run.dataset.classes)
+    validation["temperature"] = temperature
+    run.val_probabilities = probs
+    return validation

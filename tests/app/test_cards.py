@@ -18,7 +18,7 @@ def test_the_artist_card_shows_the_bio_without_pronunciation_debris():
 
 
 def test_a_quiz_answer_gives_the_whole_bio_and_never_cuts_a_name_at_an_initial():
-    from painting_classifier.app.quiz_tab import artist_line
+    from painting_classifier.app.cards import artist_line
 
     row = pd.Series({"name": "William Turner", "years": "1775 - 1851", "nationality": "British", "genre": "Romanticism",
                      "bio": "Joseph Mallord William Turner, known as J. M. W. Turner, was an English painter. He is "
