@@ -239,23 +239,26 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, only:
     from painting_classifier.training.fine_tuning import features_above
 
     candidate = CANDIDATES[name]
-    activations, copies, as_is = copies_table(pool, config, cut, cache)
     labels, n_classes = pool["label"].to_numpy(), len(classes)
-    frozen = models.build_model(config, n_classes)
-    if candidate.top_blocks == 0:
-        features = features_above(frozen, config, cut, activations)[1]
-        as_is_features = features_above(frozen, config, cut, as_is)[1]
-    else:
-        first = first_tuned_block(config, candidate.top_blocks)
-        activations = deeper_cut(frozen, config, cut, first, activations)
-        as_is = deeper_cut(frozen, config, cut, first, as_is)
-    out_of_fold = np.zeros((len(pool), n_classes), np.float32)
-    folds = []
     done = cache / "cv_fine_tune" / name  # each fold's results, so that a killed run goes on at the next fold
     done.mkdir(parents=True, exist_ok=True)
+    to_run = [f for f in sorted(pool["fold"].unique())
+              if not (done / f"fold{f}.json").is_file() and (only is None or f in only)]
+    if to_run:
+        activations, copies, as_is = copies_table(pool, config, cut, cache)
+        frozen = models.build_model(config, n_classes)
+        if candidate.top_blocks == 0:
+            features = features_above(frozen, config, cut, activations)[1]
+            as_is_features = features_above(frozen, config, cut, as_is)[1]
+        else:
+            first = first_tuned_block(config, candidate.top_blocks)
+            activations = deeper_cut(frozen, config, cut, first, activations)
+            as_is = deeper_cut(frozen, config, cut, first, as_is)
+    out_of_fold = np.zeros((len(pool), n_classes), np.float32)
+    folds = []
     for f in sorted(pool["fold"].unique()):
         held = np.flatnonzero(pool["fold"].to_numpy() == f)
-        if only is not None and f not in only and not (done / f"fold{f}.json").is_file():
+        if f not in to_run and not (done / f"fold{f}.json").is_file():
             continue
         if (done / f"fold{f}.json").is_file():
             out_of_fold[held] = np.load(done / f"fold{f}.npy")
@@ -285,6 +288,17 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, only:
                 pool["fold"].unique()) else None, "probabilities": out_of_fold}
 
 
+def artists_table(report: dict, pool: pd.DataFrame, classes: list[str], cache: Path) -> pd.DataFrame:
+    """Per artist and complete candidate, out of fold: how often named, how often rightly, and recall."""
+    artists = sinks(pool["label"].to_numpy(), np.zeros(len(pool), int), classes)[["artist", "paintings"]]
+    for name, found in report["candidates"].items():
+        path = cache / f"cv_fine_tune_{name}.npy"
+        if path.is_file() and found["out_of_fold"]:
+            table = sinks(pool["label"].to_numpy(), np.load(path).argmax(1), classes)
+            artists[[f"{name}_named", f"{name}_precision", f"{name}_recall"]] = table[["named", "precision", "recall"]]
+    return artists
+
+
 def main(argv: list[str] | None = None) -> None:
     from painting_classifier.config import default_cache_dir, recipe
     from painting_classifier.training.activations import first_tuned_block
@@ -295,6 +309,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-only", action="store_true", help="only compute the cached activations")
     parser.add_argument("--candidates", default="today,top1", help=f"comma-separated, of {', '.join(CANDIDATES)}")
     parser.add_argument("--json", type=Path, default=RESULTS / "cv_fine_tune.json")
+    parser.add_argument("--tables-only", action="store_true", help="only write the per-artist table of the "
+                        "candidates already run")
     parser.add_argument("--only-folds", default=None, help="comma-separated folds to compute now (the others are "
                         "taken from earlier runs where they exist)")
     args = parser.parse_args(argv)
@@ -302,12 +318,12 @@ def main(argv: list[str] | None = None) -> None:
     pool, classes = pool_of(args.model, args.folds)
     cut = first_tuned_block(config, LOWEST_CUT_BLOCKS)
     print(f"{len(pool)} paintings, {pool['honest_group'].nunique()} groups, {args.folds} folds", flush=True)
-    cache_all(pool, config, cut, cache)
+    if not args.tables_only:
+        cache_all(pool, config, cut, cache)
     if args.cache_only:
         return
     report = json.loads(args.json.read_text()) if args.json.is_file() else {"candidates": {}}
-    artists = sinks(pool["label"].to_numpy(), np.zeros(len(pool), int), classes)[["artist", "paintings"]]
-    for name in args.candidates.split(","):
+    for name in [] if args.tables_only else args.candidates.split(","):
         only = {int(f) for f in args.only_folds.split(",")} if args.only_folds else None
         found = run_candidate(name, config, pool, classes, cut, cache, only)
         np.save(cache / f"cv_fine_tune_{name}.npy", found.pop("probabilities"))
@@ -316,12 +332,7 @@ def main(argv: list[str] | None = None) -> None:
                       groups=int(pool["honest_group"].nunique()), chosen=chosen_of(report["candidates"]),
                       rule=chosen_of.__doc__.split("\n")[0].strip() + " " + chosen_of.__doc__.split("\n")[1].strip())
         args.json.write_text(json.dumps(report, indent=1) + "\n")
-    for name in report["candidates"]:
-        path = cache / f"cv_fine_tune_{name}.npy"
-        if path.is_file() and report["candidates"][name]["out_of_fold"]:
-            table = sinks(pool["label"].to_numpy(), np.load(path).argmax(1), classes)
-            artists[[f"{name}_named", f"{name}_precision", f"{name}_recall"]] = table[["named", "precision", "recall"]]
-    artists.round(3).to_csv(RESULTS / "cv_fine_tune_artists.csv", index=False)
+    artists_table(report, pool, classes, cache).round(3).to_csv(RESULTS / "cv_fine_tune_artists.csv", index=False)
     print(json.dumps({name: c["out_of_fold"] or c["folds"] for name, c in report["candidates"].items()}, indent=1))
 
 
