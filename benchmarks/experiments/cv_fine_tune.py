@@ -318,9 +318,8 @@ def main(argv: list[str] | None = None) -> None:
     pool, classes = pool_of(args.model, args.folds)
     cut = first_tuned_block(config, LOWEST_CUT_BLOCKS)
     print(f"{len(pool)} paintings, {pool['honest_group'].nunique()} groups, {args.folds} folds", flush=True)
-    if not args.tables_only:
+    if args.cache_only:  # (running candidates computes what is missing too)
         cache_all(pool, config, cut, cache)
-    if args.cache_only:
         return
     report = json.loads(args.json.read_text()) if args.json.is_file() else {"candidates": {}}
     for name in [] if args.tables_only else args.candidates.split(","):
