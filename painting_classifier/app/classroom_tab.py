@@ -104,6 +104,7 @@ class Classroom:
                                "--joins-per-minute 60.)")
         self.answers = RateLimit(20, 10, "answers")
         self._qr: dict[str, str] = {}
+        self._paintings: dict[str, str] = {}  # a round's painting file -> its served copy
 
     # --- students (``class_play.py`` shows it) -----------------------------------------------------------------
 
@@ -213,9 +214,10 @@ class Classroom:
 
     def painting_file(self, question: Question) -> str:
         """A served copy of a round's painting (made once)."""
-        if str(question.file) not in self._qr:
-            self._qr[str(question.file)] = self.served.copy(question.file.read_bytes(), question.file.suffix.lower())
-        return self._qr[str(question.file)]
+        key = str(question.file)
+        if key not in self._paintings:
+            self._paintings[key] = self.served.copy(question.file.read_bytes(), question.file.suffix.lower())
+        return self._paintings[key]
 
     def _board_choices(self, current: int) -> list[tuple[str, str]]:
         return [(f"Class {cid}{' (now)' if cid == current else ''} · started {started[:16].replace('T', ' ')} UTC · "
