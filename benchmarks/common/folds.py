@@ -11,6 +11,7 @@ import pandas as pd
 from benchmarks.common.paths import DATA
 
 SAMPLE, MORE, MORE_2 = "best-artworks-sample", "more-paintings", "more-paintings-2"
+MIN_NAMED = 10  # the worst precision counts artists named at least this often out of fold
 
 
 def folds_of(groups: pd.Series, artists: pd.Series, n_folds: int, seed: int = 0) -> np.ndarray:
@@ -109,3 +110,23 @@ def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
 
     return float(roc_auc_score(np.r_[np.ones(len(inside)), np.zeros(len(outside))], np.r_[inside, outside]))
 
+
+def sinks(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """Per artist, out of fold: paintings, recall, how often named, and how often that is right."""
+    rows = []
+    for i, name in enumerate(classes):
+        named = predicted == i
+        rows.append({"artist": name, "paintings": int((labels == i).sum()),
+                     "recall": float((predicted[labels == i] == i).mean()) if (labels == i).any() else np.nan,
+                     "named": int(named.sum()),
+                     "precision": float((labels[named] == i).mean()) if named.any() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def summary_of(labels, probabilities, classes) -> dict:
+    """Top-1, top-5, balanced, and the worst precision among artists named at least ``MIN_NAMED`` times."""
+    table = sinks(labels, probabilities.argmax(1), classes)
+    often = table[table["named"] >= MIN_NAMED]
+    worst = often.loc[often["precision"].idxmin()]
+    return {**scores_of(labels, probabilities), "worst_precision": round(100 * float(worst["precision"]), 1),
+            "worst_precision_artist": worst["artist"], "worst_named": int(worst["named"])}

@@ -28,13 +28,12 @@ import pandas as pd
 from PIL import Image
 
 from benchmarks.common.copies import gallery_table, honest_groups, verified_gallery_pairs
-from benchmarks.common.folds import folds_of, scores_of
+from benchmarks.common.folds import folds_of, scores_of, sinks, summary_of
 from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
 LOWEST_CUT_BLOCKS = 5  # the deepest candidate fine-tunes stage 5 and 6 of Lite0 (blocks 11-15)
 STOP_SHARE = 5  # one in this many of the training folds' groups is held back to stop on
-MIN_NAMED = 10  # the worst precision counts artists named at least this often out of fold
 
 
 @dataclass(frozen=True)
@@ -199,27 +198,6 @@ def warm_up_head(config, model, first, activations, copies, labels, train, stop,
     head.fit(features, one_hot[labels[owner]], epochs=config.epochs, batch_size=config.batch_size,
              class_weight=weights, shuffle=True, verbose=0, validation_data=(stop_features, one_hot[labels[stop]]),
              callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)])
-
-
-def sinks(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> pd.DataFrame:
-    """Per artist, out of fold: paintings, recall, how often named, and how often that is right."""
-    rows = []
-    for i, name in enumerate(classes):
-        named = predicted == i
-        rows.append({"artist": name, "paintings": int((labels == i).sum()),
-                     "recall": float((predicted[labels == i] == i).mean()) if (labels == i).any() else np.nan,
-                     "named": int(named.sum()),
-                     "precision": float((labels[named] == i).mean()) if named.any() else np.nan})
-    return pd.DataFrame(rows)
-
-
-def summary_of(labels, probabilities, classes) -> dict:
-    """Top-1, top-5, balanced, and the worst precision among artists named at least ``MIN_NAMED`` times."""
-    table = sinks(labels, probabilities.argmax(1), classes)
-    often = table[table["named"] >= MIN_NAMED]
-    worst = often.loc[often["precision"].idxmin()]
-    return {**scores_of(labels, probabilities), "worst_precision": round(100 * float(worst["precision"]), 1),
-            "worst_precision_artist": worst["artist"], "worst_named": int(worst["named"])}
 
 
 def chosen_of(candidates: dict) -> str:
