@@ -1,6 +1,8 @@
 """Per artist: how often the model names it, how often that is right (precision) and how often its paintings are
-named right (recall). The shipped model on its test split, beside the chosen recipe's out-of-fold figures in
-cross-validation (``experiments/cv_fine_tune.py``), and the paintings each artist was trained on. An artist named
+named right (recall). The shipped model on its test split (the head alone), beside the chosen recipe's out-of-fold
+figures in cross-validation as the app answers: the head with its similar paintings' painters blended in
+(``quality/similar_paintings.py --head-probabilities``, from ``experiments/cv_fine_tune.py``'s folds; the head alone
+where that has not been run), and the paintings each artist was trained on. An artist named
 often and seldom right is a sink: it soaks up other painters' paintings.
 
     python -m benchmarks.quality.per_artist [--bundle assets/model] [--publish]
@@ -42,7 +44,11 @@ def main() -> None:
     test = bundle.metrics["per_artist"]
     named = test_named(bundle.metrics, list(bundle.classes))
     chosen = json.loads(args.cv.read_text())["chosen"]
-    cv = pd.read_csv(args.cv.with_name("cv_fine_tune_artists.csv")).set_index("artist")
+    served = RESULTS / "similar_paintings_artists.csv"
+    if served.is_file():  # the blend the app serves, on the chosen recipe's out-of-fold answers
+        cv, prefix, chosen = pd.read_csv(served).set_index("artist"), "served_", f"{chosen} + similar paintings"
+    else:
+        cv, prefix = pd.read_csv(args.cv.with_name("cv_fine_tune_artists.csv")).set_index("artist"), f"{chosen}_"
     trained = dict(zip(bundle.artists["label_name"], bundle.artists["train_paintings"]))
 
     def percent(value):
@@ -52,9 +58,9 @@ def main() -> None:
              "test_n": test.get(name, {}).get("n", 0), "test_named": named[name],
              "test_recall": percent(test[name]["recall"]) if name in test else None,
              "test_precision": percent(test[name]["precision"]) if named[name] else None,
-             "cv_n": int(cv.loc[name, "paintings"]), "cv_named": int(cv.loc[name, f"{chosen}_named"]),
-             "cv_recall": percent(cv.loc[name, f"{chosen}_recall"]),
-             "cv_precision": percent(cv.loc[name, f"{chosen}_precision"])}
+             "cv_n": int(cv.loc[name, "paintings"]), "cv_named": int(cv.loc[name, f"{prefix}named"]),
+             "cv_recall": percent(cv.loc[name, f"{prefix}recall"]),
+             "cv_precision": percent(cv.loc[name, f"{prefix}precision"])}
             for name in bundle.classes]
     table = pd.DataFrame(rows).sort_values("cv_named", ascending=False)
     meta = provenance(bundle.checksum, 1)

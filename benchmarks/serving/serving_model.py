@@ -30,6 +30,7 @@ class GradCam:
     def __init__(self, bundle):
         import keras
 
+        from painting_classifier.training.keras_bundle import keras_model_of
         from painting_classifier.training.models import (
             FEATURE_MAP_POOL,
             FEATURES,
@@ -38,7 +39,7 @@ class GradCam:
             STYLE_STATS,
         )
 
-        model = bundle.model
+        model = keras_model_of(bundle)
         try:
             feature_map = model.get_layer(STYLE_STATS).input[-2]
         except ValueError:
