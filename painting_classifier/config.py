@@ -161,7 +161,7 @@ RECIPES: dict[str, dict] = {
         "grayscale_copies": True,
         "museum_copies": True,
         "label_smoothing": 0.1,
-        "geometric_duplicates": True,  # from the next retrain on (the shipped bundle's split predates it)
+        "geometric_duplicates": True,  # a detail and its whole, verified by the recognition's check, split together
         "refit": True,
         "calibrate": True,
     },
