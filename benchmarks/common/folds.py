@@ -123,6 +123,11 @@ def sinks(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> pd.D
     return pd.DataFrame(rows)
 
 
+
+def sink_columns(labels: np.ndarray, probabilities: np.ndarray, classes: list[str], prefix: str) -> pd.DataFrame:
+    """``sinks``' named, precision and recall columns of one set of answers, named ``<prefix>named`` and so on."""
+    return sinks(labels, probabilities.argmax(1), classes)[["named", "precision", "recall"]].add_prefix(prefix)
+
 def summary_of(labels, probabilities, classes) -> dict:
     """Top-1, top-5, balanced, and the worst precision among artists named at least ``MIN_NAMED`` times."""
     table = sinks(labels, probabilities.argmax(1), classes)

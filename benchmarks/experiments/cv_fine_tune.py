@@ -28,7 +28,7 @@ import pandas as pd
 from PIL import Image
 
 from benchmarks.common.copies import gallery_table, honest_groups, verified_gallery_pairs
-from benchmarks.common.folds import folds_of, scores_of, sinks, summary_of
+from benchmarks.common.folds import folds_of, scores_of, sink_columns, sinks, summary_of
 from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
@@ -130,6 +130,27 @@ def stop_rows(pool: pd.DataFrame, train: np.ndarray) -> np.ndarray:
     return train[inner == 0]
 
 
+def copy_rows(copies: list[np.ndarray], train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the rows of every training copy of the ``train`` paintings, the painting each row is a copy of)."""
+    return (np.concatenate([copies[i] for i in train]),
+            np.concatenate([np.full(len(copies[i]), i) for i in train]))
+
+
+def fit_on_copies(config, head, features, owner, labels, stop_features, stop_labels, weights, n_classes) -> int:
+    """Fit ``head`` as today's recipe does, on the features of every training copy (each labelled as the painting
+    ``owner`` it copies), stopped at its best loss on the stop set; returns the epochs run."""
+    import keras
+
+    head.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing))
+    one_hot = np.eye(n_classes, dtype=np.float32)
+    history = head.fit(features, one_hot[labels[owner]], epochs=config.epochs, batch_size=config.batch_size,
+                       class_weight=weights, shuffle=True, verbose=0,
+                       validation_data=(stop_features, one_hot[stop_labels]),
+                       callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)])
+    return len(history.history["loss"])
+
+
 def train_today(config, features, copies, labels, train, stop, as_is_features, weights, n_classes):
     """Today's recipe: its head on the frozen backbone's features of every training copy, stopped on ``stop``."""
     import keras
@@ -137,18 +158,12 @@ def train_today(config, features, copies, labels, train, stop, as_is_features, w
     from painting_classifier.training import models
 
     keras.utils.set_random_seed(config.seed)
-    rows = np.concatenate([copies[i] for i in train])
-    owner = np.concatenate([np.full(len(copies[i]), i) for i in train])
+    rows, owner = copy_rows(copies, train)
     head = models.build_head(features.shape[1], n_classes, config)
     models.adapt_head(head, features[rows])
-    head.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing))
-    one_hot = np.eye(n_classes, dtype=np.float32)
-    history = head.fit(features[rows], one_hot[labels[owner]], epochs=config.epochs, batch_size=config.batch_size,
-                       class_weight=weights, shuffle=True, verbose=0,
-                       validation_data=(as_is_features[stop], one_hot[labels[stop]]),
-                       callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)])
-    return head, len(history.history["loss"])
+    epochs = fit_on_copies(config, head, features[rows], owner, labels, as_is_features[stop], labels[stop], weights,
+                           n_classes)
+    return head, epochs
 
 
 def train_tuned(config, candidate: Candidate, activations, copies, labels, train, stop, as_is, weights, n_classes):
@@ -182,22 +197,14 @@ def train_tuned(config, candidate: Candidate, activations, copies, labels, train
 def warm_up_head(config, model, first, activations, copies, labels, train, stop, as_is, weights, n_classes) -> None:
     """The model's head trained alone, as today's recipe trains it, on the frozen top's features of every training
     copy, and stopped at its best loss on ``stop``."""
-    import keras
-
     from painting_classifier.training import models
     from painting_classifier.training.fine_tuning import features_above
 
-    rows = np.concatenate([copies[i] for i in train])
-    owner = np.concatenate([np.full(len(copies[i]), i) for i in train])
+    rows, owner = copy_rows(copies, train)
     features = features_above(model, config, first, activations.take(rows))[1]
     stop_features = features_above(model, config, first, as_is.take(stop))[1]
-    head = model.get_layer(models.HEAD)
-    head.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                 loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing))
-    one_hot = np.eye(n_classes, dtype=np.float32)
-    head.fit(features, one_hot[labels[owner]], epochs=config.epochs, batch_size=config.batch_size,
-             class_weight=weights, shuffle=True, verbose=0, validation_data=(stop_features, one_hot[labels[stop]]),
-             callbacks=[keras.callbacks.EarlyStopping(patience=config.patience, restore_best_weights=True)])
+    fit_on_copies(config, model.get_layer(models.HEAD), features, owner, labels, stop_features, labels[stop], weights,
+                  n_classes)
 
 
 def chosen_of(candidates: dict) -> str:
@@ -268,12 +275,12 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, only:
 
 def artists_table(report: dict, pool: pd.DataFrame, classes: list[str], cache: Path) -> pd.DataFrame:
     """Per artist and complete candidate, out of fold: how often named, how often rightly, and recall."""
-    artists = sinks(pool["label"].to_numpy(), np.zeros(len(pool), int), classes)[["artist", "paintings"]]
+    labels = pool["label"].to_numpy()
+    artists = sinks(labels, np.zeros(len(pool), int), classes)[["artist", "paintings"]]
     for name, found in report["candidates"].items():
         path = cache / f"cv_fine_tune_{name}.npy"
         if path.is_file() and found["out_of_fold"]:
-            table = sinks(pool["label"].to_numpy(), np.load(path).argmax(1), classes)
-            artists[[f"{name}_named", f"{name}_precision", f"{name}_recall"]] = table[["named", "precision", "recall"]]
+            artists = artists.join(sink_columns(labels, np.load(path), classes, f"{name}_"))
     return artists
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.common.copies import gallery_table, honest_groups, verified_gallery_pairs
-from benchmarks.common.folds import fit_head, folds_of, probabilities_of, scores_of, sinks, summary_of
+from benchmarks.common.folds import fit_head, folds_of, probabilities_of, scores_of, sink_columns, sinks, summary_of
 from benchmarks.common.paths import RESULTS, SHIPPED_MODEL
 from benchmarks.common.provenance import provenance
 
@@ -84,9 +84,7 @@ def grouping_effect(features, labels, pool, table, folds: int, classes: int) -> 
 
 def artists_csv(labels: np.ndarray, head: np.ndarray, served: np.ndarray, classes: list[str]) -> None:
     """Per artist, out of fold: how often named and rightly, and recall, the head alone and as served (blended)."""
-    table = sinks(labels, head.argmax(1), classes)
-    table[["served_named", "served_precision", "served_recall"]] = sinks(labels, served.argmax(1), classes)[
-        ["named", "precision", "recall"]]
+    table = sinks(labels, head.argmax(1), classes).join(sink_columns(labels, served, classes, "served_"))
     table.round(3).to_csv(RESULTS / "similar_paintings_artists.csv", index=False)
 
 
