@@ -216,7 +216,8 @@ def chosen_of(candidates: dict) -> str:
     return max(allowed, key=lambda name: allowed[name]["out_of_fold"]["balanced"])
 
 
-def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, only: set[int] | None = None) -> dict:
+def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, results: Path,
+                  only: set[int] | None = None) -> dict:
     """Out-of-fold probabilities of one candidate, fold by fold, with each fold's scores and epochs."""
     from painting_classifier.training import models
     from painting_classifier.training.activations import deeper_cut, first_tuned_block
@@ -225,7 +226,7 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, only:
 
     candidate = CANDIDATES[name]
     labels, n_classes = pool["label"].to_numpy(), len(classes)
-    done = cache / "cv_fine_tune" / name  # each fold's results, so that a killed run goes on at the next fold
+    done = results / name  # each fold's results, so that a killed run goes on at the next fold
     done.mkdir(parents=True, exist_ok=True)
     to_run = [f for f in sorted(pool["fold"].unique())
               if not (done / f"fold{f}.json").is_file() and (only is None or f in only)]
@@ -273,12 +274,20 @@ def run_candidate(name: str, config, pool, classes, cut: int, cache: Path, only:
                 pool["fold"].unique()) else None, "probabilities": out_of_fold}
 
 
-def artists_table(report: dict, pool: pd.DataFrame, classes: list[str], cache: Path) -> pd.DataFrame:
+def results_dir(cache: Path, model: Path) -> Path:
+    """Where the folds' results and out-of-fold probabilities of ``model``'s pool are kept: under its checksum, so
+    that another bundle's pool (another split) never mixes with them."""
+    from painting_classifier import load_bundle
+
+    return cache / "cv_fine_tune" / load_bundle(model).checksum[:12]
+
+
+def artists_table(report: dict, pool: pd.DataFrame, classes: list[str], results: Path) -> pd.DataFrame:
     """Per artist and complete candidate, out of fold: how often named, how often rightly, and recall."""
     labels = pool["label"].to_numpy()
     artists = sinks(labels, np.zeros(len(pool), int), classes)[["artist", "paintings"]]
     for name, found in report["candidates"].items():
-        path = cache / f"cv_fine_tune_{name}.npy"
+        path = results / f"{name}.npy"
         if path.is_file() and found["out_of_fold"]:
             artists = artists.join(sink_columns(labels, np.load(path), classes, f"{name}_"))
     return artists
@@ -300,6 +309,7 @@ def main(argv: list[str] | None = None) -> None:
                         "taken from earlier runs where they exist)")
     args = parser.parse_args(argv)
     config, cache = recipe("default"), default_cache_dir()
+    results = results_dir(cache, args.model)
     pool, classes = pool_of(args.model, args.folds)
     cut = first_tuned_block(config, LOWEST_CUT_BLOCKS)
     print(f"{len(pool)} paintings, {pool['honest_group'].nunique()} groups, {args.folds} folds", flush=True)
@@ -309,14 +319,14 @@ def main(argv: list[str] | None = None) -> None:
     report = json.loads(args.json.read_text()) if args.json.is_file() else {"candidates": {}}
     for name in [] if args.tables_only else args.candidates.split(","):
         only = {int(f) for f in args.only_folds.split(",")} if args.only_folds else None
-        found = run_candidate(name, config, pool, classes, cut, cache, only)
-        np.save(cache / f"cv_fine_tune_{name}.npy", found.pop("probabilities"))
+        found = run_candidate(name, config, pool, classes, cut, cache, results, only)
+        np.save(results / f"{name}.npy", found.pop("probabilities"))
         report["candidates"][name] = found
         report.update(provenance(None, runs=1), folds=args.folds, paintings=len(pool),
                       groups=int(pool["honest_group"].nunique()), chosen=chosen_of(report["candidates"]),
                       rule=chosen_of.__doc__.split("\n")[0].strip() + " " + chosen_of.__doc__.split("\n")[1].strip())
         args.json.write_text(json.dumps(report, indent=1) + "\n")
-    artists_table(report, pool, classes, cache).round(3).to_csv(RESULTS / "cv_fine_tune_artists.csv", index=False)
+    artists_table(report, pool, classes, results).round(3).to_csv(RESULTS / "cv_fine_tune_artists.csv", index=False)
     print(json.dumps({name: c["out_of_fold"] or c["folds"] for name, c in report["candidates"].items()}, indent=1))
 
 

@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--head-probabilities", type=Path, default=None, metavar="NPY",
-                        help="the real head's out-of-fold probabilities of the pool (cv_fine_tune_<candidate>.npy)")
+                        help="the real head's out-of-fold probabilities of the pool (cv_fine_tune/<bundle checksum>/"
+                             "<candidate>.npy in the cache)")
     args = parser.parse_args(argv)
     real_head = np.load(args.head_probabilities) if args.head_probabilities else None
     args.json = args.json or RESULTS / ("similar_paintings_cv_real_head.json" if real_head is not None
